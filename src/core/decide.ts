@@ -1,0 +1,221 @@
+import { ErrorCodes, errorInfo, type ErrorInfo } from "./errors.js";
+import type { EventDraft } from "./events.js";
+import type { SagaPlan, StepPlan } from "./plan.js";
+import { retryAt } from "./retry.js";
+import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
+
+export type Phase = "forward" | "compensation";
+
+/** What the engine must do next for one saga. */
+export type Decision =
+  /** Append this event (stamped with the time) to the stream, then decide again. */
+  | { type: "append"; event: EventDraft }
+  /** Start these attempts (their `StepStarted`/`StepCompensationStarted` are the engine's to append). */
+  | { type: "start"; phase: Phase; attempts: { step: string; attempt: number }[] }
+  /** Abort the attempts in flight; their outcomes are recorded as `StepAborted` with `error`. */
+  | { type: "abort"; error: ErrorInfo }
+  /** Wait for an in-flight attempt to finish (or until `wakeAt`, for a retry due meanwhile). */
+  | { type: "await"; wakeAt: number | null }
+  /** Nothing in flight and nothing due: sleep until `wakeAt` (a durable timer). */
+  | { type: "sleep"; wakeAt: number }
+  /** Nothing to do: the saga ended, or it waits for an operator. */
+  | { type: "idle" };
+
+export interface DecideInput {
+  /** Database-clock milliseconds. */
+  now: number;
+  /** Steps whose attempt is running in this process right now. */
+  inFlight: ReadonlySet<string>;
+  /** A cancel was requested (by anyone) and not yet acted on. */
+  cancelRequested: boolean;
+  /** Evaluates a conditional step's `when`; called only for steps the saga has just reached. */
+  evaluate: (step: string) => boolean;
+}
+
+const cancelledError = (): ErrorInfo => errorInfo(ErrorCodes.CANCELLED, "the saga was cancelled", false);
+const timedOutError = (): ErrorInfo =>
+  errorInfo(ErrorCodes.SAGA_TIMEOUT, "the saga ran past its deadline", false);
+const workerLost = (what: string): ErrorInfo =>
+  errorInfo(ErrorCodes.WORKER_LOST, `the process running this ${what} stopped before recording its outcome`, true);
+
+/**
+ * The pure "what happens next" function: from the plan, the state and the clock, one decision.
+ * The engine loops: decide, act (append / start / abort / wait), apply the outcome, decide again.
+ */
+export function decide(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
+  const anyInFlight = input.inFlight.size > 0;
+  switch (state.status) {
+    case "completed":
+    case "compensated":
+      return { type: "idle" };
+    case "failed":
+      if (input.cancelRequested && state.failedPhase === "forward")
+        return compensate("cancelled", cancelledError());
+      return { type: "idle" };
+    case "compensating":
+      return decideCompensation(plan, state, input);
+    case "running":
+      break;
+  }
+
+  if (input.cancelRequested) {
+    return anyInFlight ? { type: "abort", error: cancelledError() } : compensate("cancelled", cancelledError());
+  }
+  if (state.deadlineAt !== null && input.now >= state.deadlineAt) {
+    return anyInFlight ? { type: "abort", error: timedOutError() } : compensate("timed_out", timedOutError());
+  }
+  return decideForward(plan, state, input);
+}
+
+function compensate(reason: "step_failed" | "cancelled" | "timed_out", error: ErrorInfo): Decision {
+  return { type: "append", event: { type: "SagaCompensationStarted", reason, error } };
+}
+
+function stepState(state: SagaState, name: string): StepState {
+  return state.steps[name] ?? PENDING_STEP;
+}
+
+function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
+  for (const node of plan.nodes) {
+    const steps = node.kind === "step" ? [node.step] : node.branches;
+    if (steps.every((s) => isDone(stepState(state, s.name)))) continue;
+
+    const failure = steps
+      .map((s) => stepState(state, s.name))
+      .find((s) => (s.status === "failed" && s.retryAt === null) || s.status === "aborted");
+    if (failure) {
+      if (steps.some((s) => input.inFlight.has(s.name))) {
+        return {
+          type: "abort",
+          error: errorInfo(ErrorCodes.SIBLING_FAILED, "a parallel branch failed for good", false),
+        };
+      }
+      const error = failure.error ?? errorInfo(ErrorCodes.STEP_FAILED, "step failed", false);
+      if (plan.onFailure === "pause") {
+        return { type: "append", event: { type: "SagaFailed", phase: "forward", error } };
+      }
+      return compensate("step_failed", error);
+    }
+
+    const starts: { step: string; attempt: number }[] = [];
+    let wakeAt: number | null = null;
+    for (const plan of steps) {
+      const s = stepState(state, plan.name);
+      const next = nextForwardAttempt(plan, s, input);
+      if (next.kind === "append") return { type: "append", event: next.event };
+      if (next.kind === "start") starts.push({ step: plan.name, attempt: next.attempt });
+      if (next.kind === "wait") wakeAt = wakeAt === null ? next.at : Math.min(wakeAt, next.at);
+    }
+    if (starts.length > 0) return { type: "start", phase: "forward", attempts: starts };
+    wakeAt = withDeadline(wakeAt, state.deadlineAt);
+    if (steps.some((s) => input.inFlight.has(s.name))) return { type: "await", wakeAt };
+    if (wakeAt !== null) return { type: "sleep", wakeAt };
+    return { type: "idle" }; // unreachable for a consistent state; never spin
+  }
+  return { type: "append", event: { type: "SagaCompleted" } };
+}
+
+function isDone(s: StepState): boolean {
+  return s.status === "completed" || s.status === "skipped";
+}
+
+type StepNext =
+  | { kind: "append"; event: EventDraft }
+  | { kind: "start"; attempt: number }
+  | { kind: "wait"; at: number }
+  | { kind: "none" };
+
+function nextForwardAttempt(plan: StepPlan, s: StepState, input: DecideInput): StepNext {
+  switch (s.status) {
+    case "pending":
+      if (s.attempts === 0 && plan.conditional && !input.evaluate(plan.name)) {
+        return { kind: "append", event: { type: "StepSkipped", step: plan.name } };
+      }
+      return { kind: "start", attempt: s.attempts + 1 };
+    case "running":
+      if (input.inFlight.has(plan.name)) return { kind: "none" };
+      // Started by a process that is gone: that attempt counts, and its outcome is unknown.
+      if (s.attempts - s.attemptBase >= plan.retry.maxAttempts) {
+        return {
+          kind: "append",
+          event: { type: "StepFailed", step: plan.name, attempt: s.attempts, error: workerLost("step"), retryAt: null },
+        };
+      }
+      return { kind: "start", attempt: s.attempts + 1 };
+    case "failed":
+      if (s.retryAt === null) return { kind: "none" };
+      return s.retryAt <= input.now ? { kind: "start", attempt: s.attempts + 1 } : { kind: "wait", at: s.retryAt };
+    default:
+      return { kind: "none" };
+  }
+}
+
+function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
+  const plans = new Map(plan.nodes.flatMap((n) => (n.kind === "step" ? [n.step] : n.branches)).map((s) => [s.name, s]));
+  // Forward attempts still in flight (e.g. just after a cancel) must settle first.
+  for (const name of input.inFlight) {
+    if (stepState(state, name).status === "running") return { type: "await", wakeAt: null };
+  }
+  for (let i = state.completionOrder.length - 1; i >= 0; i--) {
+    const name = state.completionOrder[i]!;
+    const stepPlan = plans.get(name);
+    if (!stepPlan?.compensable) continue;
+    const s = stepState(state, name);
+    switch (s.status) {
+      case "compensated":
+        continue;
+      case "completed":
+        return { type: "start", phase: "compensation", attempts: [{ step: name, attempt: s.compensationAttempts + 1 }] };
+      case "compensating":
+        if (input.inFlight.has(name)) return { type: "await", wakeAt: null };
+        if (s.compensationAttempts - s.compensationAttemptBase >= stepPlan.compensationRetry.maxAttempts) {
+          return {
+            type: "append",
+            event: {
+              type: "StepCompensationFailed",
+              step: name,
+              attempt: s.compensationAttempts,
+              error: workerLost("compensation"),
+              retryAt: null,
+            },
+          };
+        }
+        return { type: "start", phase: "compensation", attempts: [{ step: name, attempt: s.compensationAttempts + 1 }] };
+      case "compensation_failed":
+        if (s.compensationRetryAt === null) {
+          const error = s.compensationError ?? errorInfo(ErrorCodes.STEP_FAILED, "compensation failed", false);
+          return { type: "append", event: { type: "SagaFailed", phase: "compensation", error } };
+        }
+        if (s.compensationRetryAt <= input.now) {
+          return { type: "start", phase: "compensation", attempts: [{ step: name, attempt: s.compensationAttempts + 1 }] };
+        }
+        return { type: "sleep", wakeAt: s.compensationRetryAt };
+      default:
+        continue;
+    }
+  }
+  return { type: "append", event: { type: "SagaCompensated" } };
+}
+
+function withDeadline(wakeAt: number | null, deadlineAt: number | null): number | null {
+  if (deadlineAt === null) return wakeAt;
+  return wakeAt === null ? deadlineAt : Math.min(wakeAt, deadlineAt);
+}
+
+/** The event recording a failed attempt: with a retry time when the policy allows one. */
+export function attemptFailed(
+  phase: Phase,
+  plan: StepPlan,
+  s: StepState,
+  attempt: number,
+  error: ErrorInfo,
+  now: number,
+  random: number,
+): EventDraft {
+  if (phase === "forward") {
+    const at = retryAt(plan.retry, attempt - s.attemptBase, error, now, random);
+    return { type: "StepFailed", step: plan.name, attempt, error, retryAt: at };
+  }
+  const at = retryAt(plan.compensationRetry, attempt - s.compensationAttemptBase, error, now, random);
+  return { type: "StepCompensationFailed", step: plan.name, attempt, error, retryAt: at };
+}

@@ -1,0 +1,60 @@
+import type { ErrorInfo } from "./errors.js";
+import type { Json } from "./json.js";
+
+/** Why a saga is compensating. `cancelled` and `timed_out` are recorded as the saga's reason. */
+export const CompensationReasons = {
+  stepFailed: "step_failed",
+  cancelled: "cancelled",
+  timedOut: "timed_out",
+} as const;
+export type CompensationReason = (typeof CompensationReasons)[keyof typeof CompensationReasons];
+
+export type FailedPhase = "forward" | "compensation";
+
+/**
+ * Everything that happens to a saga is one of these events, appended to its stream in order.
+ * `at` is milliseconds since the epoch on the database clock (as calibrated by the worker).
+ * Events are stored as JSON; new fields must be optional so old histories still replay.
+ */
+export type SagaEvent =
+  | {
+      type: "SagaStarted";
+      at: number;
+      sagaId: string;
+      tenantId: string;
+      name: string;
+      version: number;
+      input: Json;
+      idempotencyKey: string | null;
+      deadlineAt: number | null;
+    }
+  | { type: "StepStarted"; at: number; step: string; attempt: number }
+  | { type: "StepCompleted"; at: number; step: string; attempt: number; result: Json }
+  /** `retryAt` null: the step failed for good. */
+  | { type: "StepFailed"; at: number; step: string; attempt: number; error: ErrorInfo; retryAt: number | null }
+  /** The attempt was stopped from outside (cancel, deadline, a failed sibling branch). */
+  | { type: "StepAborted"; at: number; step: string; attempt: number; error: ErrorInfo }
+  | { type: "StepSkipped"; at: number; step: string }
+  | { type: "SagaCompleted"; at: number }
+  | { type: "SagaCompensationStarted"; at: number; reason: CompensationReason; error: ErrorInfo }
+  | { type: "StepCompensationStarted"; at: number; step: string; attempt: number }
+  | { type: "StepCompensated"; at: number; step: string; attempt: number }
+  | {
+      type: "StepCompensationFailed";
+      at: number;
+      step: string;
+      attempt: number;
+      error: ErrorInfo;
+      retryAt: number | null;
+    }
+  | { type: "SagaCompensated"; at: number }
+  /** The saga needs an operator: a compensation failed for good, or a paused forward failure. */
+  | { type: "SagaFailed"; at: number; phase: FailedPhase; error: ErrorInfo }
+  /** An operator resumed a failed saga; `deadlineAt` replaces the old deadline. */
+  | { type: "SagaRetried"; at: number; deadlineAt: number | null };
+
+export type SagaEventType = SagaEvent["type"];
+
+/** An event before the engine stamps it with the time. */
+export type EventDraft = SagaEvent extends unknown ? DistributiveOmitAt<SagaEvent> : never;
+type DistributiveOmitAt<T> = T extends unknown ? Omit<T, "at"> : never;

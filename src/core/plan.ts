@@ -1,0 +1,123 @@
+/**
+ * Glossary
+ * - saga: a business operation made of steps that must all happen, or be undone.
+ * - step: one action (an async function, or an HTTP call) with an optional compensation.
+ * - attempt: one execution of a step's action (or compensation); retries make more attempts.
+ * - compensation: the action that undoes a completed step; compensations run in reverse
+ *   completion order when the saga fails, times out or is cancelled.
+ * - instance: one run of a saga definition, identified by a saga id; its history is a stream of
+ *   events, and its row in the instance table is a projection of that stream.
+ * - lease: the right of one worker to run an instance until an expiry time (database clock);
+ *   a fencing epoch makes writes from an expired lease fail.
+ * - outbox: rows written in the same transaction as a saga's state, sent to the bus afterwards.
+ *
+ * This file holds the structural part of a saga definition: what core needs to decide what
+ * happens next. The functions (actions, compensations, conditions) live in the engine's
+ * definition, which carries one of these plans.
+ */
+
+/** How a failed attempt is retried: exponential backoff with jitter, up to `maxAttempts` attempts. */
+export interface RetryPolicy {
+  /** Attempts in all, the first one included (1 = no retry). */
+  maxAttempts: number;
+  /** Delay before the second attempt. */
+  initialDelayMs: number;
+  /** Multiplier of the delay for each further attempt. */
+  backoff: number;
+  /** Upper bound of one delay. */
+  maxDelayMs: number;
+  /** Fraction of the delay that is randomised (0 = none, 1 = full jitter). */
+  jitter: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 3,
+  initialDelayMs: 100,
+  backoff: 2,
+  maxDelayMs: 30_000,
+  jitter: 0.2,
+};
+
+export interface StepPlan {
+  name: string;
+  timeoutMs: number | null;
+  retry: RetryPolicy;
+  /** The step has a compensation. A step without one is left as it is when the saga unwinds. */
+  compensable: boolean;
+  compensationTimeoutMs: number | null;
+  compensationRetry: RetryPolicy;
+  /** The step has a `when` condition, evaluated once when the step is reached. */
+  conditional: boolean;
+}
+
+export type NodePlan =
+  | { kind: "step"; step: StepPlan }
+  | { kind: "parallel"; name: string; branches: StepPlan[] };
+
+/** What the saga does when a forward step fails for good. */
+export const FailurePolicies = {
+  /** Run the compensations of the completed steps (the default). */
+  compensate: "compensate",
+  /** Stop in `failed` and wait for an operator: `retry` resumes forward, `cancel` compensates. */
+  pause: "pause",
+} as const;
+export type FailurePolicy = (typeof FailurePolicies)[keyof typeof FailurePolicies];
+
+export interface SagaPlan {
+  name: string;
+  version: number;
+  /** Deadline of the whole saga, from its start; null = none. */
+  timeoutMs: number | null;
+  onFailure: FailurePolicy;
+  nodes: NodePlan[];
+}
+
+/** All steps of a plan, in definition order (branches of a group in their order). */
+export function planSteps(plan: SagaPlan): StepPlan[] {
+  return plan.nodes.flatMap((node) => (node.kind === "step" ? [node.step] : node.branches));
+}
+
+/** Problems of a plan, as `path: message` strings; empty when it is valid. */
+export function validatePlan(plan: SagaPlan): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(plan.name))
+    problems.push(`name: must be 1-200 characters of letters, digits, _ . : - (got ${JSON.stringify(plan.name)})`);
+  if (!Number.isInteger(plan.version) || plan.version < 1)
+    problems.push(`version: must be a positive integer (got ${String(plan.version)})`);
+  if (plan.timeoutMs !== null && !(plan.timeoutMs > 0))
+    problems.push(`timeoutMs: must be a positive number of milliseconds`);
+  if (plan.nodes.length === 0) problems.push(`steps: a saga needs at least one step`);
+  const seen = new Set<string>();
+  plan.nodes.forEach((node, i) => {
+    if (node.kind === "parallel") {
+      if (node.branches.length === 0) problems.push(`steps[${i}].parallel: needs at least one branch`);
+      if (seen.has(node.name)) problems.push(`steps[${i}].name: duplicate name "${node.name}"`);
+      seen.add(node.name);
+    }
+    const steps = node.kind === "step" ? [node.step] : node.branches;
+    steps.forEach((step, j) => {
+      const path = node.kind === "step" ? `steps[${i}]` : `steps[${i}].parallel[${j}]`;
+      if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(step.name))
+        problems.push(`${path}.name: must be 1-200 characters of letters, digits, _ . : -`);
+      if (seen.has(step.name)) problems.push(`${path}.name: duplicate name "${step.name}"`);
+      seen.add(step.name);
+      if (step.timeoutMs !== null && !(step.timeoutMs > 0))
+        problems.push(`${path}.timeoutMs: must be a positive number of milliseconds`);
+      problems.push(...validateRetry(step.retry, `${path}.retry`));
+      problems.push(...validateRetry(step.compensationRetry, `${path}.compensationRetry`));
+    });
+  });
+  return problems;
+}
+
+function validateRetry(policy: RetryPolicy, path: string): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1)
+    problems.push(`${path}.maxAttempts: must be an integer >= 1`);
+  if (!(policy.initialDelayMs >= 0)) problems.push(`${path}.initialDelayMs: must be >= 0`);
+  if (!(policy.backoff >= 1)) problems.push(`${path}.backoff: must be >= 1`);
+  if (!(policy.maxDelayMs >= policy.initialDelayMs))
+    problems.push(`${path}.maxDelayMs: must be >= initialDelayMs`);
+  if (!(policy.jitter >= 0 && policy.jitter <= 1)) problems.push(`${path}.jitter: must be between 0 and 1`);
+  return problems;
+}

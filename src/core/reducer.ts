@@ -1,0 +1,156 @@
+import { SagaError } from "./errors.js";
+import type { SagaEvent } from "./events.js";
+import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
+
+/** Raised when an event cannot follow the state it is applied to (a corrupt or foreign stream). */
+export class InvalidTransitionError extends SagaError {
+  override readonly name = "InvalidTransitionError";
+  constructor(message: string) {
+    super("SAGA_INVALID_TRANSITION", message, { retryable: false });
+  }
+}
+
+/**
+ * The pure transition `(state, event) -> state`. `null` is the state before `SagaStarted`.
+ * It never mutates its input. Replaying a stream from `null` gives the stored projection.
+ */
+export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState {
+  if (event.type === "SagaStarted") {
+    if (state !== null) throw new InvalidTransitionError("SagaStarted on a saga that already started");
+    return {
+      id: event.sagaId,
+      tenantId: event.tenantId,
+      name: event.name,
+      version: event.version,
+      input: event.input,
+      status: "running",
+      reason: null,
+      error: null,
+      failedPhase: null,
+      idempotencyKey: event.idempotencyKey,
+      deadlineAt: event.deadlineAt,
+      startedAt: event.at,
+      updatedAt: event.at,
+      endedAt: null,
+      seq: 1,
+      steps: {},
+      completionOrder: [],
+    };
+  }
+  if (state === null) throw new InvalidTransitionError(`${event.type} before SagaStarted`);
+  const next: SagaState = { ...state, seq: state.seq + 1, updatedAt: event.at };
+
+  const step = (name: string, patch: Partial<StepState>): void => {
+    next.steps = { ...next.steps, [name]: { ...(state.steps[name] ?? PENDING_STEP), ...patch } };
+  };
+
+  switch (event.type) {
+    case "StepStarted":
+      step(event.step, {
+        status: "running",
+        attempts: event.attempt,
+        retryAt: null,
+        startedAt: event.at,
+        endedAt: null,
+      });
+      break;
+    case "StepCompleted":
+      step(event.step, { status: "completed", result: event.result, error: null, endedAt: event.at });
+      next.completionOrder = [...state.completionOrder, event.step];
+      break;
+    case "StepFailed":
+      step(event.step, { status: "failed", error: event.error, retryAt: event.retryAt, endedAt: event.at });
+      break;
+    case "StepAborted":
+      step(event.step, { status: "aborted", error: event.error, retryAt: null, endedAt: event.at });
+      break;
+    case "StepSkipped":
+      step(event.step, { status: "skipped", startedAt: event.at, endedAt: event.at });
+      break;
+    case "SagaCompleted":
+      next.status = "completed";
+      next.endedAt = event.at;
+      break;
+    case "SagaCompensationStarted":
+      next.status = "compensating";
+      next.reason = event.reason;
+      next.error = event.error;
+      next.failedPhase = null;
+      next.endedAt = null;
+      break;
+    case "StepCompensationStarted":
+      step(event.step, {
+        status: "compensating",
+        compensationAttempts: event.attempt,
+        compensationRetryAt: null,
+      });
+      break;
+    case "StepCompensated":
+      step(event.step, {
+        status: "compensated",
+        compensationError: null,
+        compensationRetryAt: null,
+        compensatedAt: event.at,
+      });
+      break;
+    case "StepCompensationFailed":
+      step(event.step, {
+        status: "compensation_failed",
+        compensationError: event.error,
+        compensationRetryAt: event.retryAt,
+      });
+      break;
+    case "SagaCompensated":
+      next.status = "compensated";
+      next.endedAt = event.at;
+      break;
+    case "SagaFailed":
+      next.status = "failed";
+      next.failedPhase = event.phase;
+      next.error = event.error;
+      next.endedAt = event.at;
+      break;
+    case "SagaRetried":
+      retry(state, next, event.deadlineAt);
+      break;
+    default: {
+      const unknown: never = event;
+      throw new InvalidTransitionError(`unknown event type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
+    }
+  }
+  return next;
+}
+
+/** An operator retry: the steps that failed for good get a fresh attempt budget. */
+function retry(state: SagaState, next: SagaState, deadlineAt: number | null): void {
+  if (state.status !== "failed") throw new InvalidTransitionError(`SagaRetried on a ${state.status} saga`);
+  const steps: Record<string, StepState> = { ...state.steps };
+  if (state.failedPhase === "compensation") {
+    next.status = "compensating";
+    for (const [name, s] of Object.entries(steps)) {
+      if (s.status === "compensation_failed" && s.compensationRetryAt === null) {
+        steps[name] = { ...s, status: "completed", compensationAttemptBase: s.compensationAttempts };
+      }
+    }
+  } else {
+    next.status = "running";
+    next.error = null;
+    next.reason = null;
+    for (const [name, s] of Object.entries(steps)) {
+      if ((s.status === "failed" && s.retryAt === null) || s.status === "aborted") {
+        steps[name] = { ...s, status: "pending", attemptBase: s.attempts };
+      }
+    }
+  }
+  next.steps = steps;
+  next.failedPhase = null;
+  next.endedAt = null;
+  next.deadlineAt = deadlineAt;
+}
+
+/** Replays a whole stream. */
+export function replay(events: readonly SagaEvent[]): SagaState | null {
+  let state: SagaState | null = null;
+  for (const event of events) state = applyEvent(state, event);
+  return state;
+}

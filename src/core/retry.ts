@@ -1,0 +1,28 @@
+import type { ErrorInfo } from "./errors.js";
+import type { RetryPolicy } from "./plan.js";
+
+/**
+ * Delay before the attempt after `failedAttempt` (1-based): `initial * backoff^(n-1)`, capped at
+ * `maxDelayMs`, with the `jitter` fraction of it randomised by `random` in [0, 1).
+ */
+export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random: number): number {
+  const exponent = Math.max(0, failedAttempt - 1);
+  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * Math.pow(policy.backoff, exponent));
+  const jittered = base * (1 - policy.jitter) + base * policy.jitter * random;
+  return Math.max(0, Math.round(jittered));
+}
+
+/**
+ * When to retry after a failed attempt, or null when the policy gives up: the error is not
+ * retryable, or `attemptsUsed` (attempts since the last operator retry) reached `maxAttempts`.
+ */
+export function retryAt(
+  policy: RetryPolicy,
+  attemptsUsed: number,
+  error: ErrorInfo,
+  now: number,
+  random: number,
+): number | null {
+  if (!error.retryable || attemptsUsed >= policy.maxAttempts) return null;
+  return now + backoffDelay(policy, attemptsUsed, random);
+}

@@ -1,0 +1,95 @@
+import type { ErrorInfo } from "./errors.js";
+import type { CompensationReason, FailedPhase } from "./events.js";
+import type { Json } from "./json.js";
+
+export const SagaStatuses = {
+  running: "running",
+  compensating: "compensating",
+  completed: "completed",
+  compensated: "compensated",
+  failed: "failed",
+} as const;
+export type SagaStatus = (typeof SagaStatuses)[keyof typeof SagaStatuses];
+
+/** Statuses in which a saga will not move again on its own (failed waits for an operator). */
+export const TERMINAL_STATUSES: readonly SagaStatus[] = ["completed", "compensated", "failed"];
+
+export type StepStatus =
+  | "pending"
+  | "running"
+  | "completed"
+  | "failed"
+  | "aborted"
+  | "skipped"
+  | "compensating"
+  | "compensated"
+  | "compensation_failed";
+
+export interface StepState {
+  status: StepStatus;
+  /** Attempts of the action made so far (the number of the last one). */
+  attempts: number;
+  /** Attempts made before the last operator retry; the retry policy counts from here. */
+  attemptBase: number;
+  result: Json;
+  error: ErrorInfo | null;
+  /** When a failed attempt will be retried; null when no retry is scheduled. */
+  retryAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  compensationAttempts: number;
+  compensationAttemptBase: number;
+  compensationError: ErrorInfo | null;
+  compensationRetryAt: number | null;
+  compensatedAt: number | null;
+}
+
+/** The projection of a saga's event stream. Everything in it is JSON. */
+export interface SagaState {
+  id: string;
+  tenantId: string;
+  name: string;
+  version: number;
+  input: Json;
+  status: SagaStatus;
+  /** Why the saga compensated (or is compensating); null while it goes forward. */
+  reason: CompensationReason | null;
+  error: ErrorInfo | null;
+  failedPhase: FailedPhase | null;
+  idempotencyKey: string | null;
+  deadlineAt: number | null;
+  startedAt: number;
+  updatedAt: number;
+  endedAt: number | null;
+  /** Stream version: the sequence number of the last applied event (1 after SagaStarted). */
+  seq: number;
+  steps: Record<string, StepState>;
+  /** Names of completed forward steps, in completion order (compensation runs it backwards). */
+  completionOrder: string[];
+}
+
+export const PENDING_STEP: StepState = Object.freeze({
+  status: "pending",
+  attempts: 0,
+  attemptBase: 0,
+  result: null,
+  error: null,
+  retryAt: null,
+  startedAt: null,
+  endedAt: null,
+  compensationAttempts: 0,
+  compensationAttemptBase: 0,
+  compensationError: null,
+  compensationRetryAt: null,
+  compensatedAt: null,
+}) as StepState;
+
+/** Results of the steps that completed (including those compensated since), by step name. */
+export function stepResults(state: SagaState): Record<string, Json> {
+  const results: Record<string, Json> = {};
+  for (const name of state.completionOrder) {
+    const step = state.steps[name];
+    if (step) results[name] = step.result;
+  }
+  return results;
+}

@@ -1,0 +1,131 @@
+import type { SagaEvent } from "../core/events.js";
+import type { SagaState, SagaStatus } from "../core/state.js";
+
+/**
+ * The Store port: everything the engine needs from a database, and nothing more.
+ * Writes take arrays so that an adapter can commit many sagas' checkpoints in one statement
+ * (group commit); the engine's batcher fills them. Times are database-clock milliseconds.
+ */
+export interface Store {
+  /** Applies pending migrations (idempotent; safe with several processes starting at once). */
+  migrate(): Promise<void>;
+  /** Database clock, in milliseconds since the epoch. */
+  now(): Promise<number>;
+  /** Inserts new sagas with their first events; an idempotency key already used returns the first saga. */
+  create(batch: readonly NewSaga[]): Promise<CreateResult[]>;
+  /** Appends events and updates projections, fenced by lease and expected version, in one transaction. */
+  commit(batch: readonly Commit[]): Promise<CommitResult[]>;
+  /** Leases up to `limit` due sagas of the given types (SKIP LOCKED) and returns their state. */
+  claimDue(request: ClaimRequest): Promise<ClaimDueResult>;
+  /** Leases one saga if it is unleased (or its lease expired) and its status is one of `statuses`. */
+  claimById(request: ClaimByIdRequest): Promise<Claimed | null>;
+  /** Extends the leases still held; those not returned are lost. */
+  renewLeases(owner: string, leases: readonly LeaseRef[], leaseMs: number): Promise<RenewedLease[]>;
+  /** Gives leases up so that any worker may claim the sagas at once (graceful shutdown). */
+  releaseLeases(owner: string, leases: readonly LeaseRef[]): Promise<void>;
+  /** Marks a cancel request; wakes the saga if no worker holds it. */
+  requestCancel(tenantId: string, sagaId: string): Promise<CancelRequestResult>;
+  /** Due sagas whose (name, version) is not among `types`: for a log line, never claimed. */
+  findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]>;
+  getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null>;
+  getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]>;
+  close(): Promise<void>;
+}
+
+export interface SagaType {
+  name: string;
+  version: number;
+}
+
+export interface LeaseRef {
+  sagaId: string;
+  /** Fencing token: incremented by every claim; a write carrying an older epoch is refused. */
+  epoch: number;
+}
+
+export interface NewSaga {
+  state: SagaState;
+  /** The first events, starting with SagaStarted (seq 1..n); `state` is their projection. */
+  events: readonly SagaEvent[];
+  /** Lease the new saga to this owner at once (the start fast path), or leave it to any worker. */
+  leaseOwner: string | null;
+  leaseMs: number;
+  /** When a worker should look at it if nobody holds it; null: due now. */
+  wakeAt: number | null;
+}
+
+export type CreateResult =
+  | { created: true; sagaId: string; lease: LeaseRef | null }
+  | { created: false; sagaId: string; existing: SagaState };
+
+export interface Commit {
+  owner: string;
+  lease: LeaseRef;
+  /** The stream version the writer last saw; the write fails if another writer moved it. */
+  expectedSeq: number;
+  /** Events to append, numbered expectedSeq+1…; `state` is the projection after them. */
+  events: readonly SagaEvent[];
+  state: SagaState;
+  /** Give the lease up (the saga sleeps, ended, or waits for an operator). */
+  release: boolean;
+  leaseMs: number;
+  /** For an active saga: when it is due if nobody holds it (null = now). Ignored once it ended. */
+  wakeAt: number | null;
+}
+
+export type CommitResult = { ok: true; cancelRequested: boolean } | { ok: false };
+
+export interface ClaimRequest {
+  owner: string;
+  leaseMs: number;
+  limit: number;
+  types: readonly SagaType[];
+}
+
+export interface ClaimDueResult {
+  now: number;
+  claimed: Claimed[];
+}
+
+export interface ClaimByIdRequest {
+  owner: string;
+  leaseMs: number;
+  sagaId: string;
+  tenantId: string;
+  statuses: readonly SagaStatus[];
+  /** Only when its wake time has come (a local timer firing), not for an operator's request. */
+  onlyIfDue: boolean;
+}
+
+export interface Claimed {
+  state: SagaState;
+  lease: LeaseRef;
+  cancelRequested: boolean;
+}
+
+export interface RenewedLease {
+  sagaId: string;
+  cancelRequested: boolean;
+}
+
+export type CancelRequestResult =
+  | { found: false }
+  | { found: true; status: SagaStatus; leaseOwner: string | null; accepted: boolean };
+
+export interface UnsupportedSaga {
+  sagaId: string;
+  name: string;
+  version: number;
+}
+
+export interface StoredSaga {
+  state: SagaState;
+  cancelRequested: boolean;
+  leaseOwner: string | null;
+}
+
+export interface StoredEvent {
+  sagaId: string;
+  seq: number;
+  event: SagaEvent;
+}

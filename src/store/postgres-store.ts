@@ -1,0 +1,82 @@
+import pg from "pg";
+import { SqlStore } from "./sql-store.js";
+import type { SqlClient, SqlQuery } from "./sql-client.js";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` */
+  connectionString: string;
+  /** Schema holding the tables (created if missing); default `public`. */
+  schema?: string;
+  /** Connections in the pool; default 4 (this engine batches writes, so few are needed). */
+  poolSize?: number;
+}
+
+/**
+ * The Store on PostgreSQL through node-postgres (`pg`): the most used driver, with an explicit
+ * pool and no hidden statement caching, and the same row shapes PGlite returns.
+ */
+export class PostgresStore extends SqlStore {
+  constructor(options: PostgresStoreOptions) {
+    super(new PgClient(options));
+  }
+}
+
+class PgClient implements SqlClient {
+  private readonly pool: pg.Pool;
+  private readonly ready: Promise<void>;
+
+  constructor(options: PostgresStoreOptions) {
+    const schema = options.schema ?? "public";
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 4,
+      options: `-c search_path=${schema}`,
+    });
+    // A broken idle connection must not crash the process; the next query reconnects.
+    this.pool.on("error", () => undefined);
+    this.ready =
+      schema === "public"
+        ? Promise.resolve()
+        : this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).then(() => undefined);
+    this.ready.catch(() => undefined);
+  }
+
+  async query<Row>(text: string, params?: readonly unknown[]): Promise<Row[]> {
+    await this.ready;
+    const result = await this.pool.query(text, params as unknown[] | undefined);
+    return result.rows as Row[];
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.ready;
+    await this.pool.query(script);
+  }
+
+  async transaction<T>(fn: (tx: SqlQuery) => Promise<T>): Promise<T> {
+    await this.ready;
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const tx: SqlQuery = {
+        query: async <Row>(text: string, params?: readonly unknown[]) =>
+          (await client.query(text, params as unknown[] | undefined)).rows as Row[],
+        exec: async (script: string) => {
+          await client.query(script);
+        },
+      };
+      const result = await fn(tx);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,214 @@
+import type { SagaEvent } from "../core/events.js";
+import type { SagaState, SagaStatus } from "../core/state.js";
+import type {
+  CancelRequestResult,
+  ClaimByIdRequest,
+  ClaimDueResult,
+  ClaimRequest,
+  Claimed,
+  Commit,
+  CommitResult,
+  CreateResult,
+  LeaseRef,
+  NewSaga,
+  RenewedLease,
+  SagaType,
+  Store,
+  StoredEvent,
+  StoredSaga,
+  UnsupportedSaga,
+} from "../engine/store-port.js";
+import { migrate } from "./migrate.js";
+import { CLAIM_BY_ID } from "./sql/claim-by-id.js";
+import { CLAIM_DUE } from "./sql/claim-due.js";
+import { COMMIT_SAGAS } from "./sql/commit-sagas.js";
+import { CREATE_SAGAS } from "./sql/create-sagas.js";
+import { DB_NOW } from "./sql/db-now.js";
+import { FIND_BY_IDEMPOTENCY_KEYS } from "./sql/find-by-idempotency-keys.js";
+import { FIND_DUE_UNSUPPORTED } from "./sql/find-due-unsupported.js";
+import { GET_EVENTS } from "./sql/get-events.js";
+import { GET_SAGA } from "./sql/get-saga.js";
+import { RELEASE_LEASES } from "./sql/release-leases.js";
+import { RENEW_LEASES } from "./sql/renew-leases.js";
+import { REQUEST_CANCEL } from "./sql/request-cancel.js";
+import type { SqlClient } from "./sql-client.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface ClaimedRow {
+  id: string;
+  state: SagaState;
+  epoch: number;
+  cancel_requested: boolean;
+}
+
+/**
+ * The Store over SQL: one schema and one set of statements for PostgreSQL and PGlite. Every
+ * write is one statement, so a batch is one round trip and one commit.
+ */
+export class SqlStore implements Store {
+  constructor(protected readonly sql: SqlClient) {}
+
+  async migrate(): Promise<void> {
+    await migrate(this.sql);
+  }
+
+  async now(): Promise<number> {
+    const [row] = await this.sql.query<{ now: number }>(DB_NOW);
+    return Number(row?.now);
+  }
+
+  async create(batch: readonly NewSaga[]): Promise<CreateResult[]> {
+    if (batch.length === 0) return [];
+    const sagas = batch.map((s, ord) => ({
+      id: s.state.id,
+      tenant_id: s.state.tenantId,
+      name: s.state.name,
+      version: s.state.version,
+      status: s.state.status,
+      stream_version: s.state.seq,
+      state: s.state,
+      idempotency_key: s.state.idempotencyKey,
+      lease_owner: s.leaseOwner,
+      lease_ms: Math.ceil(s.leaseMs),
+      wake_at: s.wakeAt,
+      ord,
+    }));
+    const events = batch.flatMap((s) => eventRows(s.state.id, 0, s.events));
+    const rows = await this.sql.query<{ id: string }>(CREATE_SAGAS, [JSON.stringify(sagas), JSON.stringify(events)]);
+    const inserted = new Set(rows.map((r) => r.id));
+    const missing = batch.filter((s) => !inserted.has(s.state.id));
+    const existing = new Map<string, SagaState>();
+    if (missing.length > 0) {
+      const keys = missing.map((s) => ({ tenant_id: s.state.tenantId, key: s.state.idempotencyKey }));
+      const found = await this.sql.query<{ tenant_id: string; idempotency_key: string; state: SagaState }>(
+        FIND_BY_IDEMPOTENCY_KEYS,
+        [JSON.stringify(keys)],
+      );
+      for (const row of found) existing.set(`${row.tenant_id}\u0000${row.idempotency_key}`, row.state);
+    }
+    return batch.map((s): CreateResult => {
+      if (inserted.has(s.state.id)) {
+        return { created: true, sagaId: s.state.id, lease: s.leaseOwner === null ? null : { sagaId: s.state.id, epoch: 1 } };
+      }
+      const prior = existing.get(`${s.state.tenantId}\u0000${s.state.idempotencyKey ?? ""}`);
+      if (!prior) throw new Error(`saga ${s.state.id} was neither inserted nor found by its idempotency key`);
+      return { created: false, sagaId: prior.id, existing: prior };
+    });
+  }
+
+  async commit(batch: readonly Commit[]): Promise<CommitResult[]> {
+    if (batch.length === 0) return [];
+    const sagas = batch.map((c) => ({
+      id: c.lease.sagaId,
+      owner: c.owner,
+      epoch: c.lease.epoch,
+      expected: c.expectedSeq,
+      status: c.state.status,
+      stream_version: c.state.seq,
+      state: c.state,
+      release: c.release,
+      lease_ms: Math.ceil(c.leaseMs),
+      wake_at: c.wakeAt,
+    }));
+    const events = batch.flatMap((c) => eventRows(c.lease.sagaId, c.expectedSeq, c.events));
+    const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(COMMIT_SAGAS, [
+      JSON.stringify(sagas),
+      JSON.stringify(events),
+    ]);
+    const written = new Map(rows.map((r) => [r.id, r.cancel_requested]));
+    return batch.map((c): CommitResult => {
+      const cancel = written.get(c.lease.sagaId);
+      return cancel === undefined ? { ok: false } : { ok: true, cancelRequested: cancel };
+    });
+  }
+
+  async claimDue(request: ClaimRequest): Promise<ClaimDueResult> {
+    const now = await this.now();
+    if (request.types.length === 0 || request.limit <= 0) return { now, claimed: [] };
+    const rows = await this.sql.query<ClaimedRow>(CLAIM_DUE, [
+      request.owner,
+      request.limit,
+      JSON.stringify(request.types.map((t) => ({ name: t.name, version: t.version }))),
+      Math.ceil(request.leaseMs),
+    ]);
+    return { now, claimed: rows.map(toClaimed) };
+  }
+
+  async claimById(request: ClaimByIdRequest): Promise<Claimed | null> {
+    if (!UUID.test(request.sagaId)) return null;
+    const [row] = await this.sql.query<ClaimedRow>(CLAIM_BY_ID, [
+      request.sagaId,
+      request.tenantId,
+      request.owner,
+      Math.ceil(request.leaseMs),
+      JSON.stringify(request.statuses),
+      request.onlyIfDue,
+    ]);
+    return row ? toClaimed(row) : null;
+  }
+
+  async renewLeases(owner: string, leases: readonly LeaseRef[], leaseMs: number): Promise<RenewedLease[]> {
+    if (leases.length === 0) return [];
+    const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(RENEW_LEASES, [
+      owner,
+      JSON.stringify(leases.map((l) => ({ id: l.sagaId, epoch: l.epoch }))),
+      Math.ceil(leaseMs),
+    ]);
+    return rows.map((r) => ({ sagaId: r.id, cancelRequested: r.cancel_requested }));
+  }
+
+  async releaseLeases(owner: string, leases: readonly LeaseRef[]): Promise<void> {
+    if (leases.length === 0) return;
+    await this.sql.query(RELEASE_LEASES, [owner, JSON.stringify(leases.map((l) => ({ id: l.sagaId, epoch: l.epoch })))]);
+  }
+
+  async requestCancel(tenantId: string, sagaId: string): Promise<CancelRequestResult> {
+    if (!UUID.test(sagaId)) return { found: false };
+    const [row] = await this.sql.query<{ status: SagaStatus; lease_owner: string | null; accepted: boolean }>(
+      REQUEST_CANCEL,
+      [sagaId, tenantId],
+    );
+    if (!row) return { found: false };
+    return { found: true, status: row.status, leaseOwner: row.lease_owner, accepted: row.accepted };
+  }
+
+  async findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]> {
+    const rows = await this.sql.query<{ id: string; name: string; version: number }>(FIND_DUE_UNSUPPORTED, [
+      JSON.stringify(types.map((t) => ({ name: t.name, version: t.version }))),
+      limit,
+    ]);
+    return rows.map((r) => ({ sagaId: r.id, name: r.name, version: Number(r.version) }));
+  }
+
+  async getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null> {
+    if (!UUID.test(sagaId)) return null;
+    const [row] = await this.sql.query<{ state: SagaState; cancel_requested: boolean; lease_owner: string | null }>(
+      GET_SAGA,
+      [sagaId, tenantId],
+    );
+    return row ? { state: row.state, cancelRequested: row.cancel_requested, leaseOwner: row.lease_owner } : null;
+  }
+
+  async getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]> {
+    if (!UUID.test(sagaId)) return [];
+    const rows = await this.sql.query<{ saga_id: string; seq: number; data: SagaEvent }>(GET_EVENTS, [sagaId, tenantId]);
+    return rows.map((r) => ({ sagaId: r.saga_id, seq: Number(r.seq), event: r.data }));
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+}
+
+function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {
+  return events.map((event, i) => ({ saga_id: sagaId, seq: fromSeq + i + 1, type: event.type, data: event, at: event.at }));
+}
+
+function toClaimed(row: ClaimedRow): Claimed {
+  return {
+    state: row.state,
+    lease: { sagaId: row.id, epoch: Number(row.epoch) },
+    cancelRequested: row.cancel_requested,
+  };
+}
