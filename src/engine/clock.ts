@@ -1,0 +1,26 @@
+/** Where the engine gets time. Tests inject their own; production uses the system clock. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * The database clock as seen from this process: the local clock plus the offset measured at the
+ * last reading of the database's time. Event times, retry times and deadlines use it, so that
+ * workers on machines with different clocks agree with the lease and timer columns.
+ */
+export class CalibratedClock implements Clock {
+  private offset = 0;
+  constructor(private readonly local: Clock = systemClock) {}
+
+  /** `dbNow` read from the database; `sentAt`/`receivedAt` local times around the read. */
+  calibrate(dbNow: number, sentAt: number, receivedAt: number): void {
+    this.offset = dbNow - (sentAt + receivedAt) / 2;
+  }
+
+  now(): number {
+    return Math.round(this.local.now() + this.offset);
+  }
+}

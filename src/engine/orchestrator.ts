@@ -1,0 +1,337 @@
+import { randomUUID } from "node:crypto";
+import { ErrorCodes, SagaError, toErrorInfo } from "../core/errors.js";
+import type { SagaEvent } from "../core/events.js";
+import { toJson } from "../core/json.js";
+import { applyEvent } from "../core/reducer.js";
+import type { SagaState } from "../core/state.js";
+import { Batcher } from "./batcher.js";
+import { CalibratedClock, type Clock } from "./clock.js";
+import type { SagaDefinition } from "./definition.js";
+import { uuidv7 } from "./ids.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { DefinitionRegistry } from "./registry.js";
+import { isSettled, toResult, type SagaResult } from "./saga-result.js";
+import { SagaRunner, type RunEnd, type RunnerHost } from "./saga-runner.js";
+import type { Claimed, Commit, CommitResult, CreateResult, NewSaga, Store } from "./store-port.js";
+import { WorkerLoops } from "./worker-loops.js";
+
+export interface OrchestratorOptions {
+  store: Store;
+  sagas: readonly SagaDefinition<never>[];
+  /** Tenant of the sagas this orchestrator starts and reads, unless a call names another. */
+  tenantId?: string;
+  /** This process's identity in lease columns; default a random UUID. */
+  workerId?: string;
+  /** How long a lease lasts without renewal; a crashed worker's sagas resume after it. Default 30 s. */
+  leaseMs?: number;
+  /** How often held leases are renewed (and cancel requests picked up). Default min(1 s, lease/3). */
+  heartbeatMs?: number;
+  /** How often the store is polled for due work (timers, retries, recovery). Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Sagas run at once by this process; more are left in the store for later. Default 1000. */
+  maxConcurrentSagas?: number;
+  /** Claim due work from the store (false: only run the sagas this process starts). Default true. */
+  worker?: boolean;
+  /** Most sagas written in one group commit. Default 256. */
+  maxCommitBatch?: number;
+  /** Group commits in flight at once. Default 2. */
+  commitConcurrency?: number;
+  /** How often `result()` reads the store for a saga run by another process. Default 250 ms. */
+  resultPollMs?: number;
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export interface CallOptions {
+  tenantId?: string;
+}
+
+export interface StartOptions extends CallOptions {
+  /** A repeated start with the same key (per tenant) returns the first saga instead of a new one. */
+  idempotencyKey?: string;
+  /** Start this version instead of the latest. */
+  version?: number;
+}
+
+/** A started (or found) saga. */
+export interface SagaHandle {
+  readonly sagaId: string;
+  /** False when the idempotency key returned a saga started earlier. */
+  readonly created: boolean;
+  /** Resolves when the saga completes, compensates, or fails (waiting for an operator). */
+  result(): Promise<SagaResult>;
+}
+
+/**
+ * Runs sagas durably on a Store. Start one with `start`; this process runs it at once, and any
+ * process on the same database finishes it if this one dies.
+ */
+export class Orchestrator {
+  readonly tenantId: string;
+  readonly workerId: string;
+  readonly registry: DefinitionRegistry;
+  private readonly store: Store;
+  private readonly clock: CalibratedClock;
+  private readonly logger: Logger;
+  private readonly runners = new Map<string, SagaRunner>();
+  private readonly waiters = new Map<string, Set<(state: SagaState) => void>>();
+  private readonly host: RunnerHost;
+  private readonly loops: WorkerLoops;
+  private readonly options: Required<Pick<OrchestratorOptions, "leaseMs" | "maxConcurrentSagas" | "resultPollMs">>;
+  private closing = false;
+  private closed = false;
+
+  private constructor(options: OrchestratorOptions) {
+    this.store = options.store;
+    this.registry = new DefinitionRegistry(options.sagas);
+    this.tenantId = options.tenantId ?? "default";
+    this.workerId = options.workerId ?? randomUUID();
+    this.logger = options.logger ?? silentLogger;
+    this.clock = new CalibratedClock(options.clock);
+    const leaseMs = options.leaseMs ?? 30_000;
+    this.options = {
+      leaseMs,
+      maxConcurrentSagas: options.maxConcurrentSagas ?? 1000,
+      resultPollMs: options.resultPollMs ?? 250,
+    };
+    const batch = { maxBatch: options.maxCommitBatch ?? 256, maxConcurrent: options.commitConcurrency ?? 2 };
+    const creates = new Batcher<NewSaga, CreateResult>((b) => this.store.create(b), batch);
+    const commits = new Batcher<Commit, CommitResult>((b) => this.store.commit(b), batch);
+    this.host = {
+      owner: this.workerId,
+      leaseMs,
+      clock: this.clock,
+      random: options.random ?? Math.random,
+      logger: this.logger,
+      create: (s) => creates.submit(s),
+      commit: (c) => commits.submit(c),
+      draining: () => this.closing,
+    };
+    this.loops = new WorkerLoops({
+      store: this.store,
+      registry: this.registry,
+      owner: this.workerId,
+      leaseMs,
+      heartbeatMs: options.heartbeatMs ?? Math.min(1_000, leaseMs / 3),
+      pollIntervalMs: options.pollIntervalMs ?? 500,
+      claimEnabled: options.worker ?? true,
+      clock: this.clock,
+      logger: this.logger,
+      runners: this.runners,
+      capacity: () => this.options.maxConcurrentSagas - this.runners.size,
+      adopt: (claimed) => this.adopt(claimed),
+    });
+  }
+
+  /** Migrates the store, reads the database clock, and starts the worker loops. */
+  static async create(options: OrchestratorOptions): Promise<Orchestrator> {
+    const orchestrator = new Orchestrator(options);
+    await orchestrator.store.migrate();
+    const sentAt = Date.now();
+    const dbNow = await orchestrator.store.now();
+    orchestrator.clock.calibrate(dbNow, sentAt, Date.now());
+    orchestrator.loops.start();
+    return orchestrator;
+  }
+
+  /**
+   * Starts a saga and returns once its start is durable; its first step is already running here.
+   * Throws SAGA_UNKNOWN_TYPE, SAGA_INVALID_INPUT, or SAGA_INVALID_STATE when the idempotency key
+   * belongs to a saga of another type.
+   */
+  async start(name: string, input: unknown = null, options: StartOptions = {}): Promise<SagaHandle> {
+    this.assertOpen();
+    const definition = this.registry.resolve(name, options.version);
+    const json = toJson(input);
+    if (!json.ok) {
+      throw new SagaError(ErrorCodes.INVALID_INPUT, `saga input is not JSON: ${json.problem} at ${json.path}`, {
+        retryable: false,
+      });
+    }
+    const key = options.idempotencyKey ?? null;
+    if (key !== null && (typeof key !== "string" || key.length === 0 || key.length > 255)) {
+      throw new SagaError(ErrorCodes.INVALID_INPUT, "idempotencyKey must be a string of 1 to 255 characters", {
+        retryable: false,
+      });
+    }
+    const now = this.clock.now();
+    const started: SagaEvent = {
+      type: "SagaStarted",
+      at: now,
+      sagaId: uuidv7(now),
+      tenantId: options.tenantId ?? this.tenantId,
+      name: definition.name,
+      version: definition.version,
+      input: json.value,
+      idempotencyKey: key,
+      deadlineAt: definition.plan.timeoutMs === null ? null : now + definition.plan.timeoutMs,
+    };
+    const state = applyEvent(null, started);
+    const runner = new SagaRunner(this.host, definition, { state, unwritten: [started], lease: null });
+    this.runners.set(state.id, runner);
+    this.drive(runner);
+    const created = await runner.created;
+    if (!created.created) {
+      if (created.existing.name !== definition.name) {
+        throw new SagaError(
+          ErrorCodes.INVALID_STATE,
+          `idempotency key ${JSON.stringify(key)} already started saga ${created.sagaId} of type ${created.existing.name}`,
+          { retryable: false },
+        );
+      }
+      return this.handle(created.sagaId, { ...options, created: false });
+    }
+    return this.handle(state.id, { ...options, created: true });
+  }
+
+  /** A handle on an existing saga (e.g. one started by another process). */
+  handle(sagaId: string, options: CallOptions & { created?: boolean } = {}): SagaHandle {
+    const tenantId = options.tenantId ?? this.tenantId;
+    return { sagaId, created: options.created ?? false, result: () => this.waitForResult(tenantId, sagaId) };
+  }
+
+  /** The saga's current projection, or null when there is none in this tenant. */
+  async get(sagaId: string, options: CallOptions = {}): Promise<SagaState | null> {
+    return (await this.store.getSaga(options.tenantId ?? this.tenantId, sagaId))?.state ?? null;
+  }
+
+  /** The saga's full history, oldest first (empty when there is no such saga in this tenant). */
+  async events(sagaId: string, options: CallOptions = {}): Promise<SagaEvent[]> {
+    return (await this.store.getEvents(options.tenantId ?? this.tenantId, sagaId)).map((e) => e.event);
+  }
+
+  /**
+   * Stops forward progress (the running step's signal is aborted) and compensates. A saga already
+   * compensating is left as it is. Throws SAGA_NOT_FOUND, or SAGA_INVALID_STATE once it ended.
+   */
+  async cancel(sagaId: string, options: CallOptions = {}): Promise<void> {
+    this.assertOpen();
+    const tenantId = options.tenantId ?? this.tenantId;
+    const request = await this.store.requestCancel(tenantId, sagaId);
+    if (!request.found) throw notFound(sagaId);
+    if (!request.accepted) {
+      if (request.status === "compensating") return;
+      throw new SagaError(ErrorCodes.INVALID_STATE, `saga ${sagaId} is ${request.status}; it cannot be cancelled`, {
+        retryable: false,
+      });
+    }
+    const local = this.runners.get(sagaId);
+    if (local) return local.requestCancel();
+    await this.loops.claimNow(tenantId, sagaId, ["running", "failed"], false);
+  }
+
+  /**
+   * Resumes a `failed` saga: the compensation that failed (or, after a paused forward failure,
+   * the failed step) gets a fresh retry budget and a new deadline. Throws SAGA_NOT_FOUND or
+   * SAGA_INVALID_STATE when the saga is not failed.
+   */
+  async retry(sagaId: string, options: CallOptions = {}): Promise<SagaHandle> {
+    this.assertOpen();
+    const tenantId = options.tenantId ?? this.tenantId;
+    const saga = await this.store.getSaga(tenantId, sagaId);
+    if (!saga) throw notFound(sagaId);
+    const definition = this.registry.find(saga.state.name, saga.state.version);
+    if (!definition) this.registry.resolve(saga.state.name, saga.state.version); // throws SAGA_UNKNOWN_TYPE
+    const claimed =
+      saga.state.status === "failed"
+        ? await this.store.claimById({
+            owner: this.workerId,
+            leaseMs: this.options.leaseMs,
+            sagaId,
+            tenantId,
+            statuses: ["failed"],
+            onlyIfDue: false,
+          })
+        : null;
+    if (!claimed || !definition) {
+      throw new SagaError(ErrorCodes.INVALID_STATE, `saga ${sagaId} is ${saga.state.status}; only a failed saga can be retried`, {
+        retryable: false,
+      });
+    }
+    const runner = new SagaRunner(this.host, definition, claimed);
+    const timeoutMs = definition.plan.timeoutMs;
+    runner.appendBeforeRun({ type: "SagaRetried", deadlineAt: timeoutMs === null ? null : this.clock.now() + timeoutMs });
+    this.runners.set(sagaId, runner);
+    this.drive(runner);
+    return this.handle(sagaId, { tenantId });
+  }
+
+  /**
+   * Stops: no new starts, no new attempts; sagas in flight get `graceMs` to reach a step boundary,
+   * then their attempts are abandoned; all leases are released so other processes resume at once.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    await this.loops.stop();
+    const deadline = Date.now() + (options.graceMs ?? 5_000);
+    while (this.runners.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const leftovers = [...this.runners.values()];
+    const leases = leftovers.flatMap((r) => (r.currentLease ? [r.currentLease] : []));
+    for (const runner of leftovers) runner.halt();
+    await this.store.releaseLeases(this.workerId, leases).catch((error: unknown) => {
+      this.logger.warn({ err: toErrorInfo(error) }, "could not release leases on close; they will expire");
+    });
+    this.closed = true;
+    await this.store.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
+  }
+
+  private adopt(claimed: Claimed): void {
+    const definition = this.registry.find(claimed.state.name, claimed.state.version);
+    if (!definition) return; // claimDue filters on types; a claimById for a foreign type finds nothing to run
+    this.runners.get(claimed.state.id)?.leaseLost(); // a stale local runner (its lease expired)
+    const runner = new SagaRunner(this.host, definition, claimed);
+    this.runners.set(claimed.state.id, runner);
+    this.drive(runner);
+  }
+
+  private drive(runner: SagaRunner): void {
+    void runner.run().then((end: RunEnd) => {
+      if (this.runners.get(runner.sagaId) === runner) this.runners.delete(runner.sagaId);
+      if (end.kind === "idle") this.notify(end.state);
+      if (end.kind === "sleeping") this.loops.wakeAt(runner.currentState, end.wakeAt);
+    });
+  }
+
+  private notify(state: SagaState): void {
+    const waiting = this.waiters.get(state.id);
+    if (!waiting) return;
+    this.waiters.delete(state.id);
+    for (const resolve of waiting) resolve(state);
+  }
+
+  private async waitForResult(tenantId: string, sagaId: string): Promise<SagaResult> {
+    for (;;) {
+      // Listen before reading, so that an end between the read and the wait is not missed.
+      let stopListening = (): void => undefined;
+      const local = new Promise<SagaState | null>((resolve) => {
+        const set = this.waiters.get(sagaId) ?? new Set();
+        set.add(resolve);
+        this.waiters.set(sagaId, set);
+        const timer = setTimeout(() => resolve(null), this.options.resultPollMs);
+        stopListening = () => {
+          clearTimeout(timer);
+          set.delete(resolve);
+          resolve(null);
+        };
+      });
+      const saga = await this.store.getSaga(tenantId, sagaId);
+      if (!saga || isSettled(saga.state)) stopListening();
+      if (!saga) throw notFound(sagaId);
+      if (isSettled(saga.state)) return toResult(saga.state);
+      const state = await local;
+      stopListening();
+      if (state && isSettled(state)) return toResult(state);
+      if (this.closed) throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
+    }
+  }
+}
+
+function notFound(sagaId: string): SagaError {
+  return new SagaError(ErrorCodes.NOT_FOUND, `no saga ${sagaId}`, { retryable: false });
+}

@@ -1,0 +1,383 @@
+import { attemptFailed, decide, type Phase } from "../core/decide.js";
+import { ErrorCodes, toErrorInfo, type ErrorInfo } from "../core/errors.js";
+import type { EventDraft, SagaEvent } from "../core/events.js";
+import { applyEvent } from "../core/reducer.js";
+import { PENDING_STEP, stepResults, type SagaState } from "../core/state.js";
+import { runAttempt, type AttemptOutcome } from "./attempt.js";
+import type { Clock } from "./clock.js";
+import type { SagaDefinition, StepContext } from "./definition.js";
+import type { Logger } from "./logger.js";
+import type { Commit, CommitResult, CreateResult, LeaseRef, NewSaga } from "./store-port.js";
+
+/** What a runner needs from the process that hosts it. */
+export interface RunnerHost {
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  create(saga: NewSaga): Promise<CreateResult>;
+  commit(commit: Commit): Promise<CommitResult>;
+  /** True once the host is shutting down: start nothing new, hand the saga back. */
+  draining(): boolean;
+}
+
+/** How a run of a runner ended. */
+export type RunEnd =
+  /** The saga ended, or waits for an operator (`failed`). */
+  | { kind: "idle"; state: SagaState }
+  /** Waiting for a durable timer: the lease is released, the store knows `wakeAt`. */
+  | { kind: "sleeping"; wakeAt: number }
+  /** Given back (shutdown); any worker may pick it up. */
+  | { kind: "released" }
+  /** The lease was lost or the write refused: another worker owns the saga now. */
+  | { kind: "lost" }
+  /** A start whose idempotency key was taken: nothing was written. */
+  | { kind: "duplicate" };
+
+interface InFlight {
+  phase: Phase;
+  attempt: number;
+  stop: AbortController;
+  /** Set when the engine decided to abort the attempt: its outcome is recorded as aborted. */
+  abortError: ErrorInfo | null;
+}
+
+interface Settled {
+  step: string;
+  entry: InFlight;
+  outcome: AttemptOutcome;
+}
+
+const COMMIT_RETRY_MAX_MS = 5_000;
+
+/**
+ * Runs one saga while this process holds its lease: decide, record, execute, repeat. Each
+ * outcome and the start of what follows it are written in one commit; commits of many runners
+ * are grouped by the host's batcher. Nothing runs before the write that announces it.
+ */
+export class SagaRunner {
+  readonly sagaId: string;
+  private state: SagaState;
+  private committedSeq: number;
+  private pending: SagaEvent[] = [];
+  private lease: LeaseRef | null;
+  private isNew: boolean;
+  private cancelRequested: boolean;
+  private lost = false;
+  private halted = false;
+  private readonly inFlight = new Map<string, InFlight>();
+  private settled: Settled[] = [];
+  private poke: (() => void) | null = null;
+  private readonly conditionErrors = new Map<string, ErrorInfo>();
+  private resolveCreated!: (result: CreateResult) => void;
+  private rejectCreated!: (error: unknown) => void;
+  /** For a new saga: settles at its first write (the start is durable, or a duplicate). */
+  readonly created: Promise<CreateResult>;
+
+  constructor(
+    private readonly host: RunnerHost,
+    private readonly definition: SagaDefinition<unknown>,
+    init: {
+      state: SagaState;
+      /** Events already applied to `state` but not yet written (a new saga's SagaStarted). */
+      unwritten?: SagaEvent[];
+      lease: LeaseRef | null;
+      cancelRequested?: boolean;
+    },
+  ) {
+    this.sagaId = init.state.id;
+    this.state = init.state;
+    this.pending = [...(init.unwritten ?? [])];
+    this.committedSeq = init.state.seq - this.pending.length;
+    this.lease = init.lease;
+    this.isNew = init.lease === null;
+    this.cancelRequested = init.cancelRequested ?? false;
+    this.created = new Promise<CreateResult>((resolve, reject) => {
+      this.resolveCreated = resolve;
+      this.rejectCreated = reject;
+    });
+    this.created.catch(() => undefined);
+  }
+
+  get currentState(): SagaState {
+    return this.state;
+  }
+
+  get currentLease(): LeaseRef | null {
+    return this.isNew ? null : this.lease;
+  }
+
+  /** Records an event before the run starts (e.g. an operator's SagaRetried). */
+  appendBeforeRun(event: EventDraft): void {
+    this.append(event);
+  }
+
+  /** A cancel was requested (locally, or seen in the store). */
+  requestCancel(): void {
+    this.cancelRequested = true;
+    this.wake();
+  }
+
+  /** The lease is gone: stop at once, write nothing more. */
+  leaseLost(): void {
+    this.lost = true;
+    this.wake();
+  }
+
+  /** Shutdown after the grace period: abandon attempts in flight (they will be re-run elsewhere). */
+  halt(): void {
+    this.halted = true;
+    this.wake();
+  }
+
+  async run(): Promise<RunEnd> {
+    try {
+      return await this.loop();
+    } catch (error) {
+      this.host.logger.error({ sagaId: this.sagaId, err: toErrorInfo(error) }, "saga runner stopped on an error");
+      if (this.isNew) this.rejectCreated(error);
+      this.abandonInFlight();
+      return { kind: "lost" };
+    }
+  }
+
+  private async loop(): Promise<RunEnd> {
+    for (;;) {
+      if (this.lost || this.halted) {
+        this.abandonInFlight();
+        return { kind: this.lost ? "lost" : "released" };
+      }
+      this.recordSettled();
+      const decision = decide(this.definition.plan, this.state, {
+        now: this.host.clock.now(),
+        inFlight: new Set(this.inFlight.keys()),
+        cancelRequested: this.cancelRequested,
+        evaluate: (step) => this.evaluate(step),
+      });
+      switch (decision.type) {
+        case "append":
+          this.append(decision.event);
+          continue;
+        case "start": {
+          if (this.host.draining() && !this.isNew) {
+            if (this.inFlight.size > 0) {
+              await this.nextSettled(null);
+              continue;
+            }
+            return (await this.flush(true, null)) ? { kind: "released" } : this.lostEnd();
+          }
+          const launch: { step: string; attempt: number }[] = [];
+          for (const a of decision.attempts) {
+            const started: EventDraft =
+              decision.phase === "forward"
+                ? { type: "StepStarted", step: a.step, attempt: a.attempt }
+                : { type: "StepCompensationStarted", step: a.step, attempt: a.attempt };
+            this.append(started);
+            const conditionError = this.conditionErrors.get(a.step);
+            if (conditionError) {
+              this.append({ type: "StepFailed", step: a.step, attempt: a.attempt, error: conditionError, retryAt: null });
+            } else {
+              launch.push(a);
+            }
+          }
+          if (!(await this.flush(false, null))) return this.lostEnd();
+          for (const a of launch) this.launch(decision.phase, a.step, a.attempt);
+          continue;
+        }
+        case "abort":
+          for (const entry of this.inFlight.values()) {
+            if (entry.abortError === null) {
+              entry.abortError = decision.error;
+              entry.stop.abort(new Error(decision.error.message));
+            }
+          }
+          await this.nextSettled(null);
+          continue;
+        case "await":
+          if (!(await this.flush(false, null))) return this.lostEnd();
+          await this.nextSettled(decision.wakeAt);
+          continue;
+        case "sleep":
+          if (!(await this.flush(true, decision.wakeAt))) return this.lostEnd();
+          return { kind: "sleeping", wakeAt: decision.wakeAt };
+        case "idle":
+          if (!(await this.flush(true, null))) return this.lostEnd();
+          return { kind: "idle", state: this.state };
+      }
+    }
+  }
+
+  private lostEnd(): RunEnd {
+    this.abandonInFlight();
+    return { kind: this.isNew ? "duplicate" : "lost" };
+  }
+
+  private append(draft: EventDraft): void {
+    const event = { ...draft, at: this.host.clock.now() } as SagaEvent;
+    this.state = applyEvent(this.state, event);
+    this.pending.push(event);
+  }
+
+  private evaluate(step: string): boolean {
+    const when = this.definition.steps.get(step)?.when;
+    if (!when) return true;
+    try {
+      return Boolean(when(this.context(step, 0, new AbortController().signal, "forward")));
+    } catch (thrown) {
+      this.conditionErrors.set(step, { ...toErrorInfo(thrown), retryable: false });
+      return true;
+    }
+  }
+
+  private context(step: string, attempt: number, signal: AbortSignal, phase: Phase): StepContext<unknown> {
+    return {
+      sagaId: this.state.id,
+      sagaName: this.state.name,
+      tenantId: this.state.tenantId,
+      input: this.state.input,
+      results: stepResults(this.state),
+      step,
+      attempt,
+      idempotencyKey: phase === "forward" ? `${this.state.id}:${step}` : `${this.state.id}:${step}:compensate`,
+      signal,
+    };
+  }
+
+  private launch(phase: Phase, step: string, attempt: number): void {
+    const definition = this.definition.steps.get(step);
+    const plan = this.stepPlan(step);
+    const fn = phase === "forward" ? definition?.action : definition?.compensate;
+    const entry: InFlight = { phase, attempt, stop: new AbortController(), abortError: null };
+    this.inFlight.set(step, entry);
+    void runAttempt(
+      (signal) => {
+        if (!fn) throw new Error(`step ${step} has no ${phase === "forward" ? "action" : "compensation"}`);
+        return fn(this.context(step, attempt, signal, phase), { signal });
+      },
+      {
+        timeoutMs: phase === "forward" ? plan.timeoutMs : plan.compensationTimeoutMs,
+        stop: entry.stop.signal,
+        timeoutCode: phase === "forward" ? ErrorCodes.STEP_TIMEOUT : ErrorCodes.COMPENSATION_TIMEOUT,
+      },
+    ).then((outcome) => {
+      this.settled.push({ step, entry, outcome });
+      this.wake();
+    });
+  }
+
+  private stepPlan(step: string) {
+    for (const node of this.definition.plan.nodes) {
+      for (const s of node.kind === "step" ? [node.step] : node.branches) if (s.name === step) return s;
+    }
+    throw new Error(`step ${step} is not in saga ${this.definition.name} v${this.definition.version}`);
+  }
+
+  /** Turns finished attempts into events (not yet written: the next flush carries them). */
+  private recordSettled(): void {
+    const settled = this.settled;
+    this.settled = [];
+    for (const { step, entry, outcome } of settled) {
+      if (this.inFlight.get(step) !== entry) continue;
+      this.inFlight.delete(step);
+      const { phase, attempt } = entry;
+      if (outcome.kind === "ok") {
+        this.append(
+          phase === "forward"
+            ? { type: "StepCompleted", step, attempt, result: outcome.result }
+            : { type: "StepCompensated", step, attempt },
+        );
+      } else if (outcome.kind === "error") {
+        const stepState = this.state.steps[step] ?? PENDING_STEP;
+        const now = this.host.clock.now();
+        this.append(attemptFailed(phase, this.stepPlan(step), stepState, attempt, outcome.error, now, this.host.random()));
+      } else if (entry.abortError !== null && phase === "forward") {
+        this.append({ type: "StepAborted", step, attempt, error: entry.abortError });
+      }
+    }
+  }
+
+  private nextSettled(wakeAt: number | null): Promise<void> {
+    if (this.settled.length > 0 || this.lost || this.halted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      if (wakeAt !== null) timer = setTimeout(() => this.wake(), Math.max(0, wakeAt - this.host.clock.now()));
+      this.poke = () => {
+        if (timer) clearTimeout(timer);
+        this.poke = null;
+        resolve();
+      };
+    });
+  }
+
+  private wake(): void {
+    this.poke?.();
+  }
+
+  private abandonInFlight(): void {
+    for (const entry of this.inFlight.values()) entry.stop.abort(new Error("the worker gave up this saga"));
+    this.inFlight.clear();
+  }
+
+  /** Writes what is pending. False: the saga is no longer ours (lease lost, or a duplicate start). */
+  private async flush(release: boolean, wakeAt: number | null): Promise<boolean> {
+    if (this.lost) return false;
+    if (this.isNew) return this.flushCreate(release, wakeAt);
+    if (this.pending.length === 0 && !release) return true;
+    const events = this.pending;
+    const commit: Commit = {
+      owner: this.host.owner,
+      lease: this.lease!,
+      expectedSeq: this.committedSeq,
+      events,
+      state: this.state,
+      release,
+      leaseMs: this.host.leaseMs,
+      wakeAt,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.host.commit(commit);
+        if (!result.ok) {
+          this.lost = true;
+          this.host.logger.warn({ sagaId: this.sagaId }, "saga write refused: lease lost or stream moved; another worker owns it");
+          return false;
+        }
+        this.pending = this.pending.slice(events.length);
+        this.committedSeq += events.length;
+        if (result.cancelRequested) this.cancelRequested = true;
+        return true;
+      } catch (error) {
+        if (this.lost || this.halted) return false;
+        const delay = Math.min(COMMIT_RETRY_MAX_MS, 50 * 2 ** attempt);
+        this.host.logger.warn({ sagaId: this.sagaId, err: toErrorInfo(error), retryInMs: delay }, "saga write failed; retrying");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async flushCreate(release: boolean, wakeAt: number | null): Promise<boolean> {
+    let result: CreateResult;
+    try {
+      result = await this.host.create({
+        state: this.state,
+        events: this.pending,
+        leaseOwner: release ? null : this.host.owner,
+        leaseMs: this.host.leaseMs,
+        wakeAt,
+      });
+    } catch (error) {
+      this.rejectCreated(error);
+      this.lost = true;
+      return false;
+    }
+    this.resolveCreated(result);
+    if (!result.created) return false;
+    this.isNew = false;
+    this.lease = result.lease;
+    this.committedSeq = this.state.seq;
+    this.pending = [];
+    if (release) return true;
+    return this.lease !== null;
+  }
+}

@@ -1,0 +1,164 @@
+import { toErrorInfo } from "../core/errors.js";
+import type { SagaState, SagaStatus } from "../core/state.js";
+import type { CalibratedClock } from "./clock.js";
+import type { Logger } from "./logger.js";
+import type { DefinitionRegistry } from "./registry.js";
+import type { SagaRunner } from "./saga-runner.js";
+import type { Claimed, Store } from "./store-port.js";
+
+export interface WorkerLoopsOptions {
+  store: Store;
+  registry: DefinitionRegistry;
+  owner: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  pollIntervalMs: number;
+  claimEnabled: boolean;
+  clock: CalibratedClock;
+  logger: Logger;
+  runners: ReadonlyMap<string, SagaRunner>;
+  capacity: () => number;
+  adopt: (claimed: Claimed) => void;
+}
+
+/** Timers far in the future are left to the poll loop instead of holding a local timer. */
+const LOCAL_TIMER_HORIZON_MS = 15 * 60_000;
+const UNSUPPORTED_SCAN_MS = 10_000;
+
+/**
+ * The background duties of a worker: claim due sagas (timers, retries, recovery of crashed
+ * workers), renew the leases it holds (and pick up cancel requests), fire local timers for the
+ * sagas it put to sleep, and say which due sagas it cannot run (a version it lacks).
+ */
+export class WorkerLoops {
+  private pollTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly reported = new Set<string>();
+  private lastUnsupportedScan = 0;
+  private stopped = false;
+  private polling: Promise<void> = Promise.resolve();
+  private beating: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: WorkerLoopsOptions) {}
+
+  start(): void {
+    if (this.o.claimEnabled) this.schedulePoll(0);
+    this.heartbeatTimer = setInterval(() => {
+      this.beating = this.heartbeat();
+    }, this.o.heartbeatMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.pollTimer);
+    clearInterval(this.heartbeatTimer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.allSettled([this.polling, this.beating]);
+  }
+
+  /** A saga of ours went to sleep until `wakeAt`: claim it back then, without waiting for a poll. */
+  wakeAt(state: SagaState, wakeAt: number): void {
+    if (this.stopped) return;
+    const delay = wakeAt - this.o.clock.now();
+    if (delay > LOCAL_TIMER_HORIZON_MS) return;
+    clearTimeout(this.timers.get(state.id));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(state.id);
+        void this.claimNow(state.tenantId, state.id, ["running", "compensating"], true);
+      },
+      Math.max(0, delay) + 2,
+    );
+    this.timers.set(state.id, timer);
+  }
+
+  /** Claims one saga now if nobody holds it, and runs it here. */
+  async claimNow(tenantId: string, sagaId: string, statuses: SagaStatus[], onlyIfDue: boolean): Promise<void> {
+    if (this.stopped || this.o.runners.has(sagaId)) return;
+    try {
+      const claimed = await this.o.store.claimById({
+        owner: this.o.owner,
+        leaseMs: this.o.leaseMs,
+        sagaId,
+        tenantId,
+        statuses,
+        onlyIfDue,
+      });
+      if (claimed && !this.stopped) this.o.adopt(claimed);
+    } catch (error) {
+      this.o.logger.warn({ sagaId, err: toErrorInfo(error) }, "claiming a saga failed; the poll loop will retry");
+    }
+  }
+
+  private schedulePoll(delay: number): void {
+    if (this.stopped) return;
+    this.pollTimer = setTimeout(() => {
+      this.polling = this.poll();
+    }, delay);
+  }
+
+  private async poll(): Promise<void> {
+    let full = false;
+    try {
+      const limit = Math.min(100, this.o.capacity());
+      const sentAt = Date.now();
+      const result = await this.o.store.claimDue({
+        owner: this.o.owner,
+        leaseMs: this.o.leaseMs,
+        limit,
+        types: this.o.registry.types(),
+      });
+      this.o.clock.calibrate(result.now, sentAt, Date.now());
+      for (const claimed of result.claimed) {
+        if (this.stopped) break;
+        this.o.adopt(claimed);
+      }
+      full = limit > 0 && result.claimed.length === limit;
+      await this.reportUnsupported();
+    } catch (error) {
+      this.o.logger.warn({ err: toErrorInfo(error) }, "polling for due sagas failed; retrying");
+    }
+    this.schedulePoll(full ? 0 : this.o.pollIntervalMs);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const runners = [...this.o.runners.values()];
+    const leases = runners.flatMap((r) => (r.currentLease ? [r.currentLease] : []));
+    if (leases.length === 0) return;
+    try {
+      const renewed = await this.o.store.renewLeases(this.o.owner, leases, this.o.leaseMs);
+      const byId = new Map(renewed.map((r) => [r.sagaId, r.cancelRequested]));
+      for (const runner of runners) {
+        const lease = runner.currentLease;
+        if (!lease || this.o.runners.get(runner.sagaId) !== runner) continue;
+        const cancel = byId.get(lease.sagaId);
+        if (cancel === undefined) {
+          // Not renewed: expired or taken over. A runner that committed meanwhile has a newer
+          // lease epoch only on a fresh claim, so this is a real loss.
+          if (runner.currentLease === lease) runner.leaseLost();
+        } else if (cancel) {
+          runner.requestCancel();
+        }
+      }
+    } catch (error) {
+      this.o.logger.warn({ err: toErrorInfo(error) }, "renewing leases failed; retrying at the next heartbeat");
+    }
+  }
+
+  private async reportUnsupported(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastUnsupportedScan < UNSUPPORTED_SCAN_MS) return;
+    this.lastUnsupportedScan = now;
+    const foreign = await this.o.store.findDueUnsupported(this.o.registry.types(), 20);
+    for (const saga of foreign) {
+      if (this.reported.has(saga.sagaId)) continue;
+      this.reported.add(saga.sagaId);
+      this.o.logger.warn(
+        { sagaId: saga.sagaId, sagaName: saga.name, version: saga.version },
+        `saga ${saga.sagaId} is pinned to ${saga.name} v${saga.version}, which this worker does not have; leaving it alone`,
+      );
+    }
+  }
+}
