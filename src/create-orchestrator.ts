@@ -19,7 +19,7 @@ export interface CreateOrchestratorOptions extends Omit<OrchestratorOptions, "st
    * process ends — fine for tests and trials, not for sagas that must survive a restart.
    */
   dataDir?: string;
-  /** A store of your own (overrides the options above). */
+  /** A store of your own (overrides the options above); `close()` leaves it open unless `closeStore`. */
   store?: Store;
   logger?: Logger;
   clock?: Clock;
@@ -33,17 +33,23 @@ export interface CreateOrchestratorOptions extends Omit<OrchestratorOptions, "st
  * const run = await orch.start("backtest_workflow", { strategyId: 123 }, { idempotencyKey: "req-42" });
  * const { status, results } = await run.result();
  */
-export async function createOrchestrator(options: CreateOrchestratorOptions): Promise<Orchestrator> {
+export async function createOrchestrator(
+  options: CreateOrchestratorOptions,
+): Promise<Orchestrator> {
   const { databaseUrl, schema, poolSize, dataDir, store, ...rest } = options;
   const chosen =
     store ??
     (databaseUrl
-      ? new PostgresStore({ connectionString: databaseUrl, ...(schema ? { schema } : {}), ...(poolSize ? { poolSize } : {}) })
+      ? new PostgresStore({
+          connectionString: databaseUrl,
+          ...(schema ? { schema } : {}),
+          ...(poolSize ? { poolSize } : {}),
+        })
       : await PgliteStore.open(dataDir ? { dataDir } : {}));
   try {
-    return await Orchestrator.create({ ...rest, store: chosen });
+    return await Orchestrator.create({ closeStore: store === undefined, ...rest, store: chosen });
   } catch (error) {
-    await chosen.close().catch(() => undefined);
+    if (!store) await chosen.close().catch(() => undefined);
     throw error;
   }
 }

@@ -22,7 +22,13 @@ export type { Clock } from "./engine/clock.js";
 export type { Store } from "./engine/store-port.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres-store.js";
 export { PgliteStore, type PgliteStoreOptions } from "./store/pglite-store.js";
-export { ErrorCodes, SagaError, TerminalError, type ErrorCode, type ErrorInfo } from "./core/errors.js";
+export {
+  ErrorCodes,
+  SagaError,
+  TerminalError,
+  type ErrorCode,
+  type ErrorInfo,
+} from "./core/errors.js";
 export type { SagaEvent, CompensationReason } from "./core/events.js";
 export type { SagaState, SagaStatus, StepState, StepStatus } from "./core/state.js";
 export type { RetryPolicy, FailurePolicy } from "./core/plan.js";

@@ -32,11 +32,16 @@ export interface DecideInput {
   evaluate: (step: string) => boolean;
 }
 
-const cancelledError = (): ErrorInfo => errorInfo(ErrorCodes.CANCELLED, "the saga was cancelled", false);
+const cancelledError = (): ErrorInfo =>
+  errorInfo(ErrorCodes.CANCELLED, "the saga was cancelled", false);
 const timedOutError = (): ErrorInfo =>
   errorInfo(ErrorCodes.SAGA_TIMEOUT, "the saga ran past its deadline", false);
 const workerLost = (what: string): ErrorInfo =>
-  errorInfo(ErrorCodes.WORKER_LOST, `the process running this ${what} stopped before recording its outcome`, true);
+  errorInfo(
+    ErrorCodes.WORKER_LOST,
+    `the process running this ${what} stopped before recording its outcome`,
+    true,
+  );
 
 /**
  * The pure "what happens next" function: from the plan, the state and the clock, one decision.
@@ -59,10 +64,14 @@ export function decide(plan: SagaPlan, state: SagaState, input: DecideInput): De
   }
 
   if (input.cancelRequested) {
-    return anyInFlight ? { type: "abort", error: cancelledError() } : compensate("cancelled", cancelledError());
+    return anyInFlight
+      ? { type: "abort", error: cancelledError() }
+      : compensate("cancelled", cancelledError());
   }
   if (state.deadlineAt !== null && input.now >= state.deadlineAt) {
-    return anyInFlight ? { type: "abort", error: timedOutError() } : compensate("timed_out", timedOutError());
+    return anyInFlight
+      ? { type: "abort", error: timedOutError() }
+      : compensate("timed_out", timedOutError());
   }
   return decideForward(plan, state, input);
 }
@@ -138,20 +147,30 @@ function nextForwardAttempt(plan: StepPlan, s: StepState, input: DecideInput): S
       if (s.attempts - s.attemptBase >= plan.retry.maxAttempts) {
         return {
           kind: "append",
-          event: { type: "StepFailed", step: plan.name, attempt: s.attempts, error: workerLost("step"), retryAt: null },
+          event: {
+            type: "StepFailed",
+            step: plan.name,
+            attempt: s.attempts,
+            error: workerLost("step"),
+            retryAt: null,
+          },
         };
       }
       return { kind: "start", attempt: s.attempts + 1 };
     case "failed":
       if (s.retryAt === null) return { kind: "none" };
-      return s.retryAt <= input.now ? { kind: "start", attempt: s.attempts + 1 } : { kind: "wait", at: s.retryAt };
+      return s.retryAt <= input.now
+        ? { kind: "start", attempt: s.attempts + 1 }
+        : { kind: "wait", at: s.retryAt };
     default:
       return { kind: "none" };
   }
 }
 
 function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
-  const plans = new Map(plan.nodes.flatMap((n) => (n.kind === "step" ? [n.step] : n.branches)).map((s) => [s.name, s]));
+  const plans = new Map(
+    plan.nodes.flatMap((n) => (n.kind === "step" ? [n.step] : n.branches)).map((s) => [s.name, s]),
+  );
   // Forward attempts still in flight (e.g. just after a cancel) must settle first.
   for (const name of input.inFlight) {
     if (stepState(state, name).status === "running") return { type: "await", wakeAt: null };
@@ -165,10 +184,17 @@ function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput
       case "compensated":
         continue;
       case "completed":
-        return { type: "start", phase: "compensation", attempts: [{ step: name, attempt: s.compensationAttempts + 1 }] };
+        return {
+          type: "start",
+          phase: "compensation",
+          attempts: [{ step: name, attempt: s.compensationAttempts + 1 }],
+        };
       case "compensating":
         if (input.inFlight.has(name)) return { type: "await", wakeAt: null };
-        if (s.compensationAttempts - s.compensationAttemptBase >= stepPlan.compensationRetry.maxAttempts) {
+        if (
+          s.compensationAttempts - s.compensationAttemptBase >=
+          stepPlan.compensationRetry.maxAttempts
+        ) {
           return {
             type: "append",
             event: {
@@ -180,14 +206,23 @@ function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput
             },
           };
         }
-        return { type: "start", phase: "compensation", attempts: [{ step: name, attempt: s.compensationAttempts + 1 }] };
+        return {
+          type: "start",
+          phase: "compensation",
+          attempts: [{ step: name, attempt: s.compensationAttempts + 1 }],
+        };
       case "compensation_failed":
         if (s.compensationRetryAt === null) {
-          const error = s.compensationError ?? errorInfo(ErrorCodes.STEP_FAILED, "compensation failed", false);
+          const error =
+            s.compensationError ?? errorInfo(ErrorCodes.STEP_FAILED, "compensation failed", false);
           return { type: "append", event: { type: "SagaFailed", phase: "compensation", error } };
         }
         if (s.compensationRetryAt <= input.now) {
-          return { type: "start", phase: "compensation", attempts: [{ step: name, attempt: s.compensationAttempts + 1 }] };
+          return {
+            type: "start",
+            phase: "compensation",
+            attempts: [{ step: name, attempt: s.compensationAttempts + 1 }],
+          };
         }
         return { type: "sleep", wakeAt: s.compensationRetryAt };
       default:
@@ -216,6 +251,12 @@ export function attemptFailed(
     const at = retryAt(plan.retry, attempt - s.attemptBase, error, now, random);
     return { type: "StepFailed", step: plan.name, attempt, error, retryAt: at };
   }
-  const at = retryAt(plan.compensationRetry, attempt - s.compensationAttemptBase, error, now, random);
+  const at = retryAt(
+    plan.compensationRetry,
+    attempt - s.compensationAttemptBase,
+    error,
+    now,
+    random,
+  );
   return { type: "StepCompensationFailed", step: plan.name, attempt, error, retryAt: at };
 }

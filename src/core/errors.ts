@@ -103,7 +103,10 @@ export function ensureError(thrown: unknown): Error {
  * The stored form of a thrown value. Retryability is data: `retryable: false` on the error (or a
  * `TerminalError`) gives up at once; everything else may be retried.
  */
-export function toErrorInfo(thrown: unknown, fallbackCode: string = ErrorCodes.STEP_FAILED): ErrorInfo {
+export function toErrorInfo(
+  thrown: unknown,
+  fallbackCode: string = ErrorCodes.STEP_FAILED,
+): ErrorInfo {
   const error = ensureError(thrown);
   const carried = error as Error & { code?: unknown; retryable?: unknown; details?: unknown };
   const info: ErrorInfo = {

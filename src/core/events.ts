@@ -31,7 +31,14 @@ export type SagaEvent =
   | { type: "StepStarted"; at: number; step: string; attempt: number }
   | { type: "StepCompleted"; at: number; step: string; attempt: number; result: Json }
   /** `retryAt` null: the step failed for good. */
-  | { type: "StepFailed"; at: number; step: string; attempt: number; error: ErrorInfo; retryAt: number | null }
+  | {
+      type: "StepFailed";
+      at: number;
+      step: string;
+      attempt: number;
+      error: ErrorInfo;
+      retryAt: number | null;
+    }
   /** The attempt was stopped from outside (cancel, deadline, a failed sibling branch). */
   | { type: "StepAborted"; at: number; step: string; attempt: number; error: ErrorInfo }
   | { type: "StepSkipped"; at: number; step: string }

@@ -8,7 +8,9 @@ export type JsonObject = { [key: string]: Json };
  * the way `JSON.stringify` would. Functions, symbols, bigints, non-finite numbers, cycles and
  * class instances without `toJSON` are refused instead of being silently dropped.
  */
-export function toJson(value: unknown): { ok: true; value: Json } | { ok: false; path: string; problem: string } {
+export function toJson(
+  value: unknown,
+): { ok: true; value: Json } | { ok: false; path: string; problem: string } {
   const seen = new Set<object>();
   let failure: { path: string; problem: string } | undefined;
 
@@ -31,7 +33,7 @@ export function toJson(value: unknown): { ok: true; value: Json } | { ok: false;
         failure = { path, problem: typeof v };
         return undefined;
     }
-    const obj = v as object;
+    const obj = v;
     if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {
       return visit((obj as { toJSON: () => unknown }).toJSON(), path);
     }

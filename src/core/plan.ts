@@ -51,8 +51,7 @@ export interface StepPlan {
 }
 
 export type NodePlan =
-  | { kind: "step"; step: StepPlan }
-  | { kind: "parallel"; name: string; branches: StepPlan[] };
+  { kind: "step"; step: StepPlan } | { kind: "parallel"; name: string; branches: StepPlan[] };
 
 /** What the saga does when a forward step fails for good. */
 export const FailurePolicies = {
@@ -81,7 +80,9 @@ export function planSteps(plan: SagaPlan): StepPlan[] {
 export function validatePlan(plan: SagaPlan): string[] {
   const problems: string[] = [];
   if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(plan.name))
-    problems.push(`name: must be 1-200 characters of letters, digits, _ . : - (got ${JSON.stringify(plan.name)})`);
+    problems.push(
+      `name: must be 1-200 characters of letters, digits, _ . : - (got ${JSON.stringify(plan.name)})`,
+    );
   if (!Number.isInteger(plan.version) || plan.version < 1)
     problems.push(`version: must be a positive integer (got ${String(plan.version)})`);
   if (plan.timeoutMs !== null && !(plan.timeoutMs > 0))
@@ -90,7 +91,8 @@ export function validatePlan(plan: SagaPlan): string[] {
   const seen = new Set<string>();
   plan.nodes.forEach((node, i) => {
     if (node.kind === "parallel") {
-      if (node.branches.length === 0) problems.push(`steps[${i}].parallel: needs at least one branch`);
+      if (node.branches.length === 0)
+        problems.push(`steps[${i}].parallel: needs at least one branch`);
       if (seen.has(node.name)) problems.push(`steps[${i}].name: duplicate name "${node.name}"`);
       seen.add(node.name);
     }
@@ -118,6 +120,7 @@ function validateRetry(policy: RetryPolicy, path: string): string[] {
   if (!(policy.backoff >= 1)) problems.push(`${path}.backoff: must be >= 1`);
   if (!(policy.maxDelayMs >= policy.initialDelayMs))
     problems.push(`${path}.maxDelayMs: must be >= initialDelayMs`);
-  if (!(policy.jitter >= 0 && policy.jitter <= 1)) problems.push(`${path}.jitter: must be between 0 and 1`);
+  if (!(policy.jitter >= 0 && policy.jitter <= 1))
+    problems.push(`${path}.jitter: must be between 0 and 1`);
   return problems;
 }

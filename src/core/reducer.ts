@@ -16,7 +16,8 @@ export class InvalidTransitionError extends SagaError {
  */
 export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState {
   if (event.type === "SagaStarted") {
-    if (state !== null) throw new InvalidTransitionError("SagaStarted on a saga that already started");
+    if (state !== null)
+      throw new InvalidTransitionError("SagaStarted on a saga that already started");
     return {
       id: event.sagaId,
       tenantId: event.tenantId,
@@ -55,11 +56,21 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       });
       break;
     case "StepCompleted":
-      step(event.step, { status: "completed", result: event.result, error: null, endedAt: event.at });
+      step(event.step, {
+        status: "completed",
+        result: event.result,
+        error: null,
+        endedAt: event.at,
+      });
       next.completionOrder = [...state.completionOrder, event.step];
       break;
     case "StepFailed":
-      step(event.step, { status: "failed", error: event.error, retryAt: event.retryAt, endedAt: event.at });
+      step(event.step, {
+        status: "failed",
+        error: event.error,
+        retryAt: event.retryAt,
+        endedAt: event.at,
+      });
       break;
     case "StepAborted":
       step(event.step, { status: "aborted", error: event.error, retryAt: null, endedAt: event.at });
@@ -115,7 +126,9 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       break;
     default: {
       const unknown: never = event;
-      throw new InvalidTransitionError(`unknown event type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
+      throw new InvalidTransitionError(
+        `unknown event type ${JSON.stringify((unknown as { type?: unknown }).type)}`,
+      );
     }
   }
   return next;
@@ -123,13 +136,18 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
 
 /** An operator retry: the steps that failed for good get a fresh attempt budget. */
 function retry(state: SagaState, next: SagaState, deadlineAt: number | null): void {
-  if (state.status !== "failed") throw new InvalidTransitionError(`SagaRetried on a ${state.status} saga`);
+  if (state.status !== "failed")
+    throw new InvalidTransitionError(`SagaRetried on a ${state.status} saga`);
   const steps: Record<string, StepState> = { ...state.steps };
   if (state.failedPhase === "compensation") {
     next.status = "compensating";
     for (const [name, s] of Object.entries(steps)) {
       if (s.status === "compensation_failed" && s.compensationRetryAt === null) {
-        steps[name] = { ...s, status: "completed", compensationAttemptBase: s.compensationAttempts };
+        steps[name] = {
+          ...s,
+          status: "completed",
+          compensationAttemptBase: s.compensationAttempts,
+        };
       }
     }
   } else {

@@ -7,7 +7,10 @@ import type { RetryPolicy } from "./plan.js";
  */
 export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random: number): number {
   const exponent = Math.max(0, failedAttempt - 1);
-  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * Math.pow(policy.backoff, exponent));
+  const base = Math.min(
+    policy.maxDelayMs,
+    policy.initialDelayMs * Math.pow(policy.backoff, exponent),
+  );
   const jittered = base * (1 - policy.jitter) + base * policy.jitter * random;
   return Math.max(0, Math.round(jittered));
 }

@@ -82,7 +82,7 @@ export const PENDING_STEP: StepState = Object.freeze({
   compensationError: null,
   compensationRetryAt: null,
   compensatedAt: null,
-}) as StepState;
+});
 
 /** Results of the steps that completed (including those compensated since), by step name. */
 export function stepResults(state: SagaState): Record<string, Json> {

@@ -28,7 +28,8 @@ export function runAttempt(
       if (abortReason !== undefined) controller.abort(abortReason);
       resolve(outcome);
     };
-    const onStop = () => settle({ kind: "aborted", reason: options.stop.reason }, options.stop.reason);
+    const onStop = () =>
+      settle({ kind: "aborted", reason: options.stop.reason }, options.stop.reason);
     if (options.stop.aborted) return onStop();
     options.stop.addEventListener("abort", onStop, { once: true });
     if (options.timeoutMs !== null) {

@@ -56,7 +56,9 @@ export interface StepDefinition<TInput = Json, TResults = AnyResults> {
   /** Undoes the step; runs only if the action completed and the saga then fails. */
   compensate?: StepFunction<TInput, TResults>;
   /** Evaluated once when the saga reaches the step; false skips it (and its compensation). */
-  when?: (ctx: Omit<StepContext<TInput, TResults>, "signal" | "attempt" | "idempotencyKey">) => boolean;
+  when?: (
+    ctx: Omit<StepContext<TInput, TResults>, "signal" | "attempt" | "idempotencyKey">,
+  ) => boolean;
   /** Time limit of one attempt; on expiry the signal is aborted and the attempt counts as failed. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -116,7 +118,8 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
     if (typeof step.action !== "function") problems.push(`${path}.action: must be a function`);
     if (step.compensate !== undefined && typeof step.compensate !== "function")
       problems.push(`${path}.compensate: must be a function`);
-    if (step.when !== undefined && typeof step.when !== "function") problems.push(`${path}.when: must be a function`);
+    if (step.when !== undefined && typeof step.when !== "function")
+      problems.push(`${path}.when: must be a function`);
     steps.set(step.name, step);
     const timeoutMs = step.timeoutMs ?? input.stepTimeoutMs ?? null;
     return {
@@ -130,13 +133,19 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
     };
   };
 
-  const nodes: NodePlan[] = (Array.isArray(input.steps) ? input.steps : []).map((node, i): NodePlan => {
-    if ("parallel" in node) {
-      const branches = Array.isArray(node.parallel) ? node.parallel : [];
-      return { kind: "parallel", name: node.name, branches: branches.map((b, j) => stepPlan(b, `steps[${i}].parallel[${j}]`)) };
-    }
-    return { kind: "step", step: stepPlan(node, `steps[${i}]`) };
-  });
+  const nodes: NodePlan[] = (Array.isArray(input.steps) ? input.steps : []).map(
+    (node, i): NodePlan => {
+      if ("parallel" in node) {
+        const branches = Array.isArray(node.parallel) ? node.parallel : [];
+        return {
+          kind: "parallel",
+          name: node.name,
+          branches: branches.map((b, j) => stepPlan(b, `steps[${i}].parallel[${j}]`)),
+        };
+      }
+      return { kind: "step", step: stepPlan(node, `steps[${i}]`) };
+    },
+  );
 
   const plan: SagaPlan = {
     name: input.name,

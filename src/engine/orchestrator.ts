@@ -28,7 +28,10 @@ export interface OrchestratorOptions {
   heartbeatMs?: number;
   /** How often the store is polled for due work (timers, retries, recovery). Default 500 ms. */
   pollIntervalMs?: number;
-  /** Sagas run at once by this process; more are left in the store for later. Default 1000. */
+  /**
+   * Sagas run at once by this process; starts beyond it are stored as due work for any worker.
+   * 0 makes a pure producer (with `worker: false`). Default 1000.
+   */
   maxConcurrentSagas?: number;
   /** Claim due work from the store (false: only run the sagas this process starts). Default true. */
   worker?: boolean;
@@ -38,6 +41,8 @@ export interface OrchestratorOptions {
   commitConcurrency?: number;
   /** How often `result()` reads the store for a saga run by another process. Default 250 ms. */
   resultPollMs?: number;
+  /** Close the store in `close()` (default true; false when the store is shared). */
+  closeStore?: boolean;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
@@ -78,12 +83,16 @@ export class Orchestrator {
   private readonly waiters = new Map<string, Set<(state: SagaState) => void>>();
   private readonly host: RunnerHost;
   private readonly loops: WorkerLoops;
-  private readonly options: Required<Pick<OrchestratorOptions, "leaseMs" | "maxConcurrentSagas" | "resultPollMs">>;
+  private readonly options: Required<
+    Pick<OrchestratorOptions, "leaseMs" | "maxConcurrentSagas" | "resultPollMs">
+  >;
+  private readonly closeStore: boolean;
   private closing = false;
   private closed = false;
 
   private constructor(options: OrchestratorOptions) {
     this.store = options.store;
+    this.closeStore = options.closeStore ?? true;
     this.registry = new DefinitionRegistry(options.sagas);
     this.tenantId = options.tenantId ?? "default";
     this.workerId = options.workerId ?? randomUUID();
@@ -95,7 +104,10 @@ export class Orchestrator {
       maxConcurrentSagas: options.maxConcurrentSagas ?? 1000,
       resultPollMs: options.resultPollMs ?? 250,
     };
-    const batch = { maxBatch: options.maxCommitBatch ?? 256, maxConcurrent: options.commitConcurrency ?? 2 };
+    const batch = {
+      maxBatch: options.maxCommitBatch ?? 256,
+      maxConcurrent: options.commitConcurrency ?? 2,
+    };
     const creates = new Batcher<NewSaga, CreateResult>((b) => this.store.create(b), batch);
     const commits = new Batcher<Commit, CommitResult>((b) => this.store.commit(b), batch);
     this.host = {
@@ -140,20 +152,32 @@ export class Orchestrator {
    * Throws SAGA_UNKNOWN_TYPE, SAGA_INVALID_INPUT, or SAGA_INVALID_STATE when the idempotency key
    * belongs to a saga of another type.
    */
-  async start(name: string, input: unknown = null, options: StartOptions = {}): Promise<SagaHandle> {
+  async start(
+    name: string,
+    input: unknown = null,
+    options: StartOptions = {},
+  ): Promise<SagaHandle> {
     this.assertOpen();
     const definition = this.registry.resolve(name, options.version);
     const json = toJson(input);
     if (!json.ok) {
-      throw new SagaError(ErrorCodes.INVALID_INPUT, `saga input is not JSON: ${json.problem} at ${json.path}`, {
-        retryable: false,
-      });
+      throw new SagaError(
+        ErrorCodes.INVALID_INPUT,
+        `saga input is not JSON: ${json.problem} at ${json.path}`,
+        {
+          retryable: false,
+        },
+      );
     }
     const key = options.idempotencyKey ?? null;
     if (key !== null && (typeof key !== "string" || key.length === 0 || key.length > 255)) {
-      throw new SagaError(ErrorCodes.INVALID_INPUT, "idempotencyKey must be a string of 1 to 255 characters", {
-        retryable: false,
-      });
+      throw new SagaError(
+        ErrorCodes.INVALID_INPUT,
+        "idempotencyKey must be a string of 1 to 255 characters",
+        {
+          retryable: false,
+        },
+      );
     }
     const now = this.clock.now();
     const started: SagaEvent = {
@@ -168,10 +192,26 @@ export class Orchestrator {
       deadlineAt: definition.plan.timeoutMs === null ? null : now + definition.plan.timeoutMs,
     };
     const state = applyEvent(null, started);
-    const runner = new SagaRunner(this.host, definition, { state, unwritten: [started], lease: null });
-    this.runners.set(state.id, runner);
-    this.drive(runner);
-    const created = await runner.created;
+    let created: CreateResult;
+    if (this.runners.size >= this.options.maxConcurrentSagas) {
+      // At capacity: store it as due work for any worker (this one included, once it has room).
+      created = await this.host.create({
+        state,
+        events: [started],
+        leaseOwner: null,
+        leaseMs: 0,
+        wakeAt: null,
+      });
+    } else {
+      const runner = new SagaRunner(this.host, definition, {
+        state,
+        unwritten: [started],
+        lease: null,
+      });
+      this.runners.set(state.id, runner);
+      this.drive(runner);
+      created = await runner.created;
+    }
     if (!created.created) {
       if (created.existing.name !== definition.name) {
         throw new SagaError(
@@ -188,7 +228,11 @@ export class Orchestrator {
   /** A handle on an existing saga (e.g. one started by another process). */
   handle(sagaId: string, options: CallOptions & { created?: boolean } = {}): SagaHandle {
     const tenantId = options.tenantId ?? this.tenantId;
-    return { sagaId, created: options.created ?? false, result: () => this.waitForResult(tenantId, sagaId) };
+    return {
+      sagaId,
+      created: options.created ?? false,
+      result: () => this.waitForResult(tenantId, sagaId),
+    };
   }
 
   /** The saga's current projection, or null when there is none in this tenant. */
@@ -198,7 +242,9 @@ export class Orchestrator {
 
   /** The saga's full history, oldest first (empty when there is no such saga in this tenant). */
   async events(sagaId: string, options: CallOptions = {}): Promise<SagaEvent[]> {
-    return (await this.store.getEvents(options.tenantId ?? this.tenantId, sagaId)).map((e) => e.event);
+    return (await this.store.getEvents(options.tenantId ?? this.tenantId, sagaId)).map(
+      (e) => e.event,
+    );
   }
 
   /**
@@ -212,13 +258,19 @@ export class Orchestrator {
     if (!request.found) throw notFound(sagaId);
     if (!request.accepted) {
       if (request.status === "compensating") return;
-      throw new SagaError(ErrorCodes.INVALID_STATE, `saga ${sagaId} is ${request.status}; it cannot be cancelled`, {
-        retryable: false,
-      });
+      throw new SagaError(
+        ErrorCodes.INVALID_STATE,
+        `saga ${sagaId} is ${request.status}; it cannot be cancelled`,
+        {
+          retryable: false,
+        },
+      );
     }
     const local = this.runners.get(sagaId);
     if (local) return local.requestCancel();
-    await this.loops.claimNow(tenantId, sagaId, ["running", "failed"], false);
+    // Nobody holds it (it sleeps, or waits for an operator): act on it here, now.
+    const runner = await this.loops.claimNow(tenantId, sagaId, ["running", "failed"], false);
+    await runner?.written;
   }
 
   /**
@@ -245,15 +297,23 @@ export class Orchestrator {
           })
         : null;
     if (!claimed || !definition) {
-      throw new SagaError(ErrorCodes.INVALID_STATE, `saga ${sagaId} is ${saga.state.status}; only a failed saga can be retried`, {
-        retryable: false,
-      });
+      throw new SagaError(
+        ErrorCodes.INVALID_STATE,
+        `saga ${sagaId} is ${saga.state.status}; only a failed saga can be retried`,
+        {
+          retryable: false,
+        },
+      );
     }
     const runner = new SagaRunner(this.host, definition, claimed);
     const timeoutMs = definition.plan.timeoutMs;
-    runner.appendBeforeRun({ type: "SagaRetried", deadlineAt: timeoutMs === null ? null : this.clock.now() + timeoutMs });
+    runner.appendBeforeRun({
+      type: "SagaRetried",
+      deadlineAt: timeoutMs === null ? null : this.clock.now() + timeoutMs,
+    });
     this.runners.set(sagaId, runner);
     this.drive(runner);
+    await runner.written; // SagaRetried is durable before `retry` returns
     return this.handle(sagaId, { tenantId });
   }
 
@@ -266,28 +326,38 @@ export class Orchestrator {
     this.closing = true;
     await this.loops.stop();
     const deadline = Date.now() + (options.graceMs ?? 5_000);
-    while (this.runners.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.runners.size > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     const leftovers = [...this.runners.values()];
     const leases = leftovers.flatMap((r) => (r.currentLease ? [r.currentLease] : []));
     for (const runner of leftovers) runner.halt();
     await this.store.releaseLeases(this.workerId, leases).catch((error: unknown) => {
-      this.logger.warn({ err: toErrorInfo(error) }, "could not release leases on close; they will expire");
+      this.logger.warn(
+        { err: toErrorInfo(error) },
+        "could not release leases on close; they will expire",
+      );
     });
     this.closed = true;
-    await this.store.close();
+    if (this.closeStore) await this.store.close();
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
+    if (this.closing)
+      throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
   }
 
-  private adopt(claimed: Claimed): void {
+  private adopt(claimed: Claimed): SagaRunner | null {
     const definition = this.registry.find(claimed.state.name, claimed.state.version);
-    if (!definition) return; // claimDue filters on types; a claimById for a foreign type finds nothing to run
+    if (!definition) {
+      // claimDue filters on types; a claimById can reach a type this process lacks: hand it back.
+      void this.store.releaseLeases(this.workerId, [claimed.lease]).catch(() => undefined);
+      return null;
+    }
     this.runners.get(claimed.state.id)?.leaseLost(); // a stale local runner (its lease expired)
     const runner = new SagaRunner(this.host, definition, claimed);
     this.runners.set(claimed.state.id, runner);
     this.drive(runner);
+    return runner;
   }
 
   private drive(runner: SagaRunner): void {
@@ -327,7 +397,8 @@ export class Orchestrator {
       const state = await local;
       stopListening();
       if (state && isSettled(state)) return toResult(state);
-      if (this.closed) throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
+      if (this.closed)
+        throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
     }
   }
 }

@@ -10,9 +10,13 @@ export class DefinitionRegistry {
     for (const d of definitions as readonly SagaDefinition<unknown>[]) {
       const versions = this.byName.get(d.name) ?? new Map<number, SagaDefinition<unknown>>();
       if (versions.has(d.version)) {
-        throw new SagaError(ErrorCodes.INVALID_DEFINITION, `saga ${d.name} version ${d.version} is defined twice`, {
-          retryable: false,
-        });
+        throw new SagaError(
+          ErrorCodes.INVALID_DEFINITION,
+          `saga ${d.name} version ${d.version} is defined twice`,
+          {
+            retryable: false,
+          },
+        );
       }
       versions.set(d.version, d);
       this.byName.set(d.name, versions);
@@ -24,11 +28,16 @@ export class DefinitionRegistry {
     const versions = this.byName.get(name);
     if (!versions) {
       const known = [...this.byName.keys()].sort().join(", ") || "none";
-      throw new SagaError(ErrorCodes.UNKNOWN_SAGA_TYPE, `unknown saga type ${JSON.stringify(name)} (known: ${known})`, {
-        retryable: false,
-      });
+      throw new SagaError(
+        ErrorCodes.UNKNOWN_SAGA_TYPE,
+        `unknown saga type ${JSON.stringify(name)} (known: ${known})`,
+        {
+          retryable: false,
+        },
+      );
     }
-    const chosen = version === undefined ? versions.get(Math.max(...versions.keys())) : versions.get(version);
+    const chosen =
+      version === undefined ? versions.get(Math.max(...versions.keys())) : versions.get(version);
     if (!chosen) {
       throw new SagaError(
         ErrorCodes.UNKNOWN_SAGA_TYPE,

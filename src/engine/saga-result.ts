@@ -27,5 +27,7 @@ export function toResult(state: SagaState): SagaResult {
 }
 
 export function isSettled(state: SagaState): boolean {
-  return state.status === "completed" || state.status === "compensated" || state.status === "failed";
+  return (
+    state.status === "completed" || state.status === "compensated" || state.status === "failed"
+  );
 }

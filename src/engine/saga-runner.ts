@@ -74,6 +74,9 @@ export class SagaRunner {
   private rejectCreated!: (error: unknown) => void;
   /** For a new saga: settles at its first write (the start is durable, or a duplicate). */
   readonly created: Promise<CreateResult>;
+  private resolveWritten!: (ok: boolean) => void;
+  /** Settles at the first write of this run: true when it was written, false when refused. */
+  readonly written: Promise<boolean>;
 
   constructor(
     private readonly host: RunnerHost,
@@ -98,6 +101,7 @@ export class SagaRunner {
       this.rejectCreated = reject;
     });
     this.created.catch(() => undefined);
+    this.written = new Promise<boolean>((resolve) => (this.resolveWritten = resolve));
   }
 
   get currentState(): SagaState {
@@ -135,7 +139,11 @@ export class SagaRunner {
     try {
       return await this.loop();
     } catch (error) {
-      this.host.logger.error({ sagaId: this.sagaId, err: toErrorInfo(error) }, "saga runner stopped on an error");
+      this.host.logger.error(
+        { sagaId: this.sagaId, err: toErrorInfo(error) },
+        "saga runner stopped on an error",
+      );
+      this.resolveWritten(false);
       if (this.isNew) this.rejectCreated(error);
       this.abandonInFlight();
       return { kind: "lost" };
@@ -145,6 +153,7 @@ export class SagaRunner {
   private async loop(): Promise<RunEnd> {
     for (;;) {
       if (this.lost || this.halted) {
+        this.resolveWritten(false);
         this.abandonInFlight();
         return { kind: this.lost ? "lost" : "released" };
       }
@@ -176,7 +185,13 @@ export class SagaRunner {
             this.append(started);
             const conditionError = this.conditionErrors.get(a.step);
             if (conditionError) {
-              this.append({ type: "StepFailed", step: a.step, attempt: a.attempt, error: conditionError, retryAt: null });
+              this.append({
+                type: "StepFailed",
+                step: a.step,
+                attempt: a.attempt,
+                error: conditionError,
+                retryAt: null,
+              });
             } else {
               launch.push(a);
             }
@@ -213,8 +228,8 @@ export class SagaRunner {
     return { kind: this.isNew ? "duplicate" : "lost" };
   }
 
-  private append(draft: EventDraft): void {
-    const event = { ...draft, at: this.host.clock.now() } as SagaEvent;
+  private append(draft: EventDraft, at: number = this.host.clock.now()): void {
+    const event = { ...draft, at };
     this.state = applyEvent(this.state, event);
     this.pending.push(event);
   }
@@ -230,7 +245,12 @@ export class SagaRunner {
     }
   }
 
-  private context(step: string, attempt: number, signal: AbortSignal, phase: Phase): StepContext<unknown> {
+  private context(
+    step: string,
+    attempt: number,
+    signal: AbortSignal,
+    phase: Phase,
+  ): StepContext<unknown> {
     return {
       sagaId: this.state.id,
       sagaName: this.state.name,
@@ -239,7 +259,8 @@ export class SagaRunner {
       results: stepResults(this.state),
       step,
       attempt,
-      idempotencyKey: phase === "forward" ? `${this.state.id}:${step}` : `${this.state.id}:${step}:compensate`,
+      idempotencyKey:
+        phase === "forward" ? `${this.state.id}:${step}` : `${this.state.id}:${step}:compensate`,
       signal,
     };
   }
@@ -252,13 +273,15 @@ export class SagaRunner {
     this.inFlight.set(step, entry);
     void runAttempt(
       (signal) => {
-        if (!fn) throw new Error(`step ${step} has no ${phase === "forward" ? "action" : "compensation"}`);
+        if (!fn)
+          throw new Error(`step ${step} has no ${phase === "forward" ? "action" : "compensation"}`);
         return fn(this.context(step, attempt, signal, phase), { signal });
       },
       {
         timeoutMs: phase === "forward" ? plan.timeoutMs : plan.compensationTimeoutMs,
         stop: entry.stop.signal,
-        timeoutCode: phase === "forward" ? ErrorCodes.STEP_TIMEOUT : ErrorCodes.COMPENSATION_TIMEOUT,
+        timeoutCode:
+          phase === "forward" ? ErrorCodes.STEP_TIMEOUT : ErrorCodes.COMPENSATION_TIMEOUT,
       },
     ).then((outcome) => {
       this.settled.push({ step, entry, outcome });
@@ -268,9 +291,12 @@ export class SagaRunner {
 
   private stepPlan(step: string) {
     for (const node of this.definition.plan.nodes) {
-      for (const s of node.kind === "step" ? [node.step] : node.branches) if (s.name === step) return s;
+      for (const s of node.kind === "step" ? [node.step] : node.branches)
+        if (s.name === step) return s;
     }
-    throw new Error(`step ${step} is not in saga ${this.definition.name} v${this.definition.version}`);
+    throw new Error(
+      `step ${step} is not in saga ${this.definition.name} v${this.definition.version}`,
+    );
   }
 
   /** Turns finished attempts into events (not yet written: the next flush carries them). */
@@ -290,7 +316,18 @@ export class SagaRunner {
       } else if (outcome.kind === "error") {
         const stepState = this.state.steps[step] ?? PENDING_STEP;
         const now = this.host.clock.now();
-        this.append(attemptFailed(phase, this.stepPlan(step), stepState, attempt, outcome.error, now, this.host.random()));
+        this.append(
+          attemptFailed(
+            phase,
+            this.stepPlan(step),
+            stepState,
+            attempt,
+            outcome.error,
+            now,
+            this.host.random(),
+          ),
+          now,
+        );
       } else if (entry.abortError !== null && phase === "forward") {
         this.append({ type: "StepAborted", step, attempt, error: entry.abortError });
       }
@@ -301,7 +338,8 @@ export class SagaRunner {
     if (this.settled.length > 0 || this.lost || this.halted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      if (wakeAt !== null) timer = setTimeout(() => this.wake(), Math.max(0, wakeAt - this.host.clock.now()));
+      if (wakeAt !== null)
+        timer = setTimeout(() => this.wake(), Math.max(0, wakeAt - this.host.clock.now()));
       this.poke = () => {
         if (timer) clearTimeout(timer);
         this.poke = null;
@@ -315,12 +353,19 @@ export class SagaRunner {
   }
 
   private abandonInFlight(): void {
-    for (const entry of this.inFlight.values()) entry.stop.abort(new Error("the worker gave up this saga"));
+    for (const entry of this.inFlight.values())
+      entry.stop.abort(new Error("the worker gave up this saga"));
     this.inFlight.clear();
   }
 
   /** Writes what is pending. False: the saga is no longer ours (lease lost, or a duplicate start). */
   private async flush(release: boolean, wakeAt: number | null): Promise<boolean> {
+    const ok = await this.write(release, wakeAt);
+    this.resolveWritten(ok);
+    return ok;
+  }
+
+  private async write(release: boolean, wakeAt: number | null): Promise<boolean> {
     if (this.lost) return false;
     if (this.isNew) return this.flushCreate(release, wakeAt);
     if (this.pending.length === 0 && !release) return true;
@@ -340,7 +385,10 @@ export class SagaRunner {
         const result = await this.host.commit(commit);
         if (!result.ok) {
           this.lost = true;
-          this.host.logger.warn({ sagaId: this.sagaId }, "saga write refused: lease lost or stream moved; another worker owns it");
+          this.host.logger.warn(
+            { sagaId: this.sagaId },
+            "saga write refused: lease lost or stream moved; another worker owns it",
+          );
           return false;
         }
         this.pending = this.pending.slice(events.length);
@@ -350,7 +398,10 @@ export class SagaRunner {
       } catch (error) {
         if (this.lost || this.halted) return false;
         const delay = Math.min(COMMIT_RETRY_MAX_MS, 50 * 2 ** attempt);
-        this.host.logger.warn({ sagaId: this.sagaId, err: toErrorInfo(error), retryInMs: delay }, "saga write failed; retrying");
+        this.host.logger.warn(
+          { sagaId: this.sagaId, err: toErrorInfo(error), retryInMs: delay },
+          "saga write failed; retrying",
+        );
         await new Promise((r) => setTimeout(r, delay));
       }
     }

@@ -18,12 +18,11 @@ export interface WorkerLoopsOptions {
   logger: Logger;
   runners: ReadonlyMap<string, SagaRunner>;
   capacity: () => number;
-  adopt: (claimed: Claimed) => void;
+  adopt: (claimed: Claimed) => SagaRunner | null;
 }
 
 /** Timers far in the future are left to the poll loop instead of holding a local timer. */
 const LOCAL_TIMER_HORIZON_MS = 15 * 60_000;
-const UNSUPPORTED_SCAN_MS = 10_000;
 
 /**
  * The background duties of a worker: claim due sagas (timers, retries, recovery of crashed
@@ -75,8 +74,13 @@ export class WorkerLoops {
   }
 
   /** Claims one saga now if nobody holds it, and runs it here. */
-  async claimNow(tenantId: string, sagaId: string, statuses: SagaStatus[], onlyIfDue: boolean): Promise<void> {
-    if (this.stopped || this.o.runners.has(sagaId)) return;
+  async claimNow(
+    tenantId: string,
+    sagaId: string,
+    statuses: SagaStatus[],
+    onlyIfDue: boolean,
+  ): Promise<SagaRunner | null> {
+    if (this.stopped || this.o.runners.has(sagaId)) return null;
     try {
       const claimed = await this.o.store.claimById({
         owner: this.o.owner,
@@ -86,9 +90,13 @@ export class WorkerLoops {
         statuses,
         onlyIfDue,
       });
-      if (claimed && !this.stopped) this.o.adopt(claimed);
+      return claimed && !this.stopped ? this.o.adopt(claimed) : null;
     } catch (error) {
-      this.o.logger.warn({ sagaId, err: toErrorInfo(error) }, "claiming a saga failed; the poll loop will retry");
+      this.o.logger.warn(
+        { sagaId, err: toErrorInfo(error) },
+        "claiming a saga failed; the poll loop will retry",
+      );
+      return null;
     }
   }
 
@@ -143,13 +151,17 @@ export class WorkerLoops {
         }
       }
     } catch (error) {
-      this.o.logger.warn({ err: toErrorInfo(error) }, "renewing leases failed; retrying at the next heartbeat");
+      this.o.logger.warn(
+        { err: toErrorInfo(error) },
+        "renewing leases failed; retrying at the next heartbeat",
+      );
     }
   }
 
   private async reportUnsupported(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastUnsupportedScan < UNSUPPORTED_SCAN_MS) return;
+    // Every 20 polls (10 s at the default poll interval): a log line, not a hot path.
+    if (now - this.lastUnsupportedScan < Math.max(1_000, this.o.pollIntervalMs * 20)) return;
     this.lastUnsupportedScan = now;
     const foreign = await this.o.store.findDueUnsupported(this.o.registry.types(), 20);
     for (const saga of foreign) {

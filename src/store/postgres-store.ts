@@ -27,7 +27,8 @@ class PgClient implements SqlClient {
 
   constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? "public";
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 4,

@@ -75,24 +75,37 @@ export class SqlStore implements Store {
       ord,
     }));
     const events = batch.flatMap((s) => eventRows(s.state.id, 0, s.events));
-    const rows = await this.sql.query<{ id: string }>(CREATE_SAGAS, [JSON.stringify(sagas), JSON.stringify(events)]);
+    const rows = await this.sql.query<{ id: string }>(CREATE_SAGAS, [
+      JSON.stringify(sagas),
+      JSON.stringify(events),
+    ]);
     const inserted = new Set(rows.map((r) => r.id));
     const missing = batch.filter((s) => !inserted.has(s.state.id));
     const existing = new Map<string, SagaState>();
     if (missing.length > 0) {
-      const keys = missing.map((s) => ({ tenant_id: s.state.tenantId, key: s.state.idempotencyKey }));
-      const found = await this.sql.query<{ tenant_id: string; idempotency_key: string; state: SagaState }>(
-        FIND_BY_IDEMPOTENCY_KEYS,
-        [JSON.stringify(keys)],
-      );
-      for (const row of found) existing.set(`${row.tenant_id}\u0000${row.idempotency_key}`, row.state);
+      const keys = missing.map((s) => ({
+        tenant_id: s.state.tenantId,
+        key: s.state.idempotencyKey,
+      }));
+      const found = await this.sql.query<{
+        tenant_id: string;
+        idempotency_key: string;
+        state: SagaState;
+      }>(FIND_BY_IDEMPOTENCY_KEYS, [JSON.stringify(keys)]);
+      for (const row of found)
+        existing.set(`${row.tenant_id}\u0000${row.idempotency_key}`, row.state);
     }
     return batch.map((s): CreateResult => {
       if (inserted.has(s.state.id)) {
-        return { created: true, sagaId: s.state.id, lease: s.leaseOwner === null ? null : { sagaId: s.state.id, epoch: 1 } };
+        return {
+          created: true,
+          sagaId: s.state.id,
+          lease: s.leaseOwner === null ? null : { sagaId: s.state.id, epoch: 1 },
+        };
       }
       const prior = existing.get(`${s.state.tenantId}\u0000${s.state.idempotencyKey ?? ""}`);
-      if (!prior) throw new Error(`saga ${s.state.id} was neither inserted nor found by its idempotency key`);
+      if (!prior)
+        throw new Error(`saga ${s.state.id} was neither inserted nor found by its idempotency key`);
       return { created: false, sagaId: prior.id, existing: prior };
     });
   }
@@ -148,7 +161,11 @@ export class SqlStore implements Store {
     return row ? toClaimed(row) : null;
   }
 
-  async renewLeases(owner: string, leases: readonly LeaseRef[], leaseMs: number): Promise<RenewedLease[]> {
+  async renewLeases(
+    owner: string,
+    leases: readonly LeaseRef[],
+    leaseMs: number,
+  ): Promise<RenewedLease[]> {
     if (leases.length === 0) return [];
     const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(RENEW_LEASES, [
       owner,
@@ -160,39 +177,49 @@ export class SqlStore implements Store {
 
   async releaseLeases(owner: string, leases: readonly LeaseRef[]): Promise<void> {
     if (leases.length === 0) return;
-    await this.sql.query(RELEASE_LEASES, [owner, JSON.stringify(leases.map((l) => ({ id: l.sagaId, epoch: l.epoch })))]);
+    await this.sql.query(RELEASE_LEASES, [
+      owner,
+      JSON.stringify(leases.map((l) => ({ id: l.sagaId, epoch: l.epoch }))),
+    ]);
   }
 
   async requestCancel(tenantId: string, sagaId: string): Promise<CancelRequestResult> {
     if (!UUID.test(sagaId)) return { found: false };
-    const [row] = await this.sql.query<{ status: SagaStatus; lease_owner: string | null; accepted: boolean }>(
-      REQUEST_CANCEL,
-      [sagaId, tenantId],
-    );
+    const [row] = await this.sql.query<{
+      status: SagaStatus;
+      lease_owner: string | null;
+      accepted: boolean;
+    }>(REQUEST_CANCEL, [sagaId, tenantId]);
     if (!row) return { found: false };
     return { found: true, status: row.status, leaseOwner: row.lease_owner, accepted: row.accepted };
   }
 
   async findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]> {
-    const rows = await this.sql.query<{ id: string; name: string; version: number }>(FIND_DUE_UNSUPPORTED, [
-      JSON.stringify(types.map((t) => ({ name: t.name, version: t.version }))),
-      limit,
-    ]);
+    const rows = await this.sql.query<{ id: string; name: string; version: number }>(
+      FIND_DUE_UNSUPPORTED,
+      [JSON.stringify(types.map((t) => ({ name: t.name, version: t.version }))), limit],
+    );
     return rows.map((r) => ({ sagaId: r.id, name: r.name, version: Number(r.version) }));
   }
 
   async getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null> {
     if (!UUID.test(sagaId)) return null;
-    const [row] = await this.sql.query<{ state: SagaState; cancel_requested: boolean; lease_owner: string | null }>(
-      GET_SAGA,
-      [sagaId, tenantId],
-    );
-    return row ? { state: row.state, cancelRequested: row.cancel_requested, leaseOwner: row.lease_owner } : null;
+    const [row] = await this.sql.query<{
+      state: SagaState;
+      cancel_requested: boolean;
+      lease_owner: string | null;
+    }>(GET_SAGA, [sagaId, tenantId]);
+    return row
+      ? { state: row.state, cancelRequested: row.cancel_requested, leaseOwner: row.lease_owner }
+      : null;
   }
 
   async getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]> {
     if (!UUID.test(sagaId)) return [];
-    const rows = await this.sql.query<{ saga_id: string; seq: number; data: SagaEvent }>(GET_EVENTS, [sagaId, tenantId]);
+    const rows = await this.sql.query<{ saga_id: string; seq: number; data: SagaEvent }>(
+      GET_EVENTS,
+      [sagaId, tenantId],
+    );
     return rows.map((r) => ({ sagaId: r.saga_id, seq: Number(r.seq), event: r.data }));
   }
 
@@ -202,7 +229,13 @@ export class SqlStore implements Store {
 }
 
 function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {
-  return events.map((event, i) => ({ saga_id: sagaId, seq: fromSeq + i + 1, type: event.type, data: event, at: event.at }));
+  return events.map((event, i) => ({
+    saga_id: sagaId,
+    seq: fromSeq + i + 1,
+    type: event.type,
+    data: event,
+    at: event.at,
+  }));
 }
 
 function toClaimed(row: ClaimedRow): Claimed {

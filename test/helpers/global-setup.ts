@@ -1,0 +1,5 @@
+import { assertPostgresAnswers } from "./services.js";
+
+export default async function setup(): Promise<void> {
+  await assertPostgresAnswers();
+}

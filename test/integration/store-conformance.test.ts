@@ -1,0 +1,322 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SagaEvent } from "../../src/core/events.js";
+import { applyEvent } from "../../src/core/reducer.js";
+import type { SagaState } from "../../src/core/state.js";
+import { uuidv7 } from "../../src/engine/ids.js";
+import type { LeaseRef, Store } from "../../src/engine/store-port.js";
+import { storeKinds, uniqueTenant } from "../helpers/stores.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(storeKinds())("Store conformance: $name", (kind) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await kind.open();
+    await store.migrate();
+    await store.migrate(); // idempotent
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  async function newSaga(
+    tenantId: string,
+    options: { owner?: string | null; key?: string | null; name?: string; leaseMs?: number } = {},
+  ) {
+    const now = await store.now();
+    const started: SagaEvent = {
+      type: "SagaStarted",
+      at: now,
+      sagaId: uuidv7(),
+      tenantId,
+      name: options.name ?? "t",
+      version: 1,
+      input: { n: 1 },
+      idempotencyKey: options.key ?? null,
+      deadlineAt: null,
+    };
+    const state = applyEvent(null, started);
+    const [result] = await store.create([
+      {
+        state,
+        events: [started],
+        leaseOwner: options.owner === undefined ? "w1" : options.owner,
+        leaseMs: options.leaseMs ?? 10_000,
+        wakeAt: null,
+      },
+    ]);
+    return { state, result: result! };
+  }
+
+  function step(state: SagaState, draft: Omit<Extract<SagaEvent, { type: "StepStarted" }>, "at">) {
+    const event: SagaEvent = { ...draft, at: state.updatedAt + 1 };
+    return { event, state: applyEvent(state, event) };
+  }
+
+  it("creates a saga with its first event and reads it back, scoped by tenant", async () => {
+    const tenant = uniqueTenant();
+    const { state, result } = await newSaga(tenant);
+    expect(result).toEqual({
+      created: true,
+      sagaId: state.id,
+      lease: { sagaId: state.id, epoch: 1 },
+    });
+    expect((await store.getSaga(tenant, state.id))?.state).toEqual(state);
+    expect((await store.getEvents(tenant, state.id)).map((e) => [e.seq, e.event.type])).toEqual([
+      [1, "SagaStarted"],
+    ]);
+    expect(await store.getSaga("another-tenant", state.id)).toBeNull();
+    expect(await store.getEvents("another-tenant", state.id)).toEqual([]);
+    expect(await store.getSaga(tenant, "not-a-uuid")).toBeNull();
+  });
+
+  it("returns the first saga for a repeated idempotency key, also within one batch", async () => {
+    const tenant = uniqueTenant();
+    const first = await newSaga(tenant, { key: "k1" });
+    const again = await newSaga(tenant, { key: "k1" });
+    expect(again.result).toMatchObject({ created: false, sagaId: first.state.id });
+    const other = await newSaga(uniqueTenant(), { key: "k1" });
+    expect(other.result.created).toBe(true);
+
+    const now = await store.now();
+    const twins = [0, 1].map(() => {
+      const started: SagaEvent = {
+        type: "SagaStarted",
+        at: now,
+        sagaId: uuidv7(),
+        tenantId: tenant,
+        name: "t",
+        version: 1,
+        input: null,
+        idempotencyKey: "k2",
+        deadlineAt: null,
+      };
+      return {
+        state: applyEvent(null, started),
+        events: [started],
+        leaseOwner: null,
+        leaseMs: 0,
+        wakeAt: null,
+      };
+    });
+    const results = await store.create(twins);
+    expect(results[0]).toMatchObject({ created: true, sagaId: twins[0]!.state.id });
+    expect(results[1]).toMatchObject({ created: false, sagaId: twins[0]!.state.id });
+    expect(await store.getEvents(tenant, twins[1]!.state.id)).toEqual([]);
+  });
+
+  it("commits many sagas in one batch and refuses only the stale ones", async () => {
+    const tenant = uniqueTenant();
+    const a = await newSaga(tenant);
+    const b = await newSaga(tenant);
+    const sa = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
+    const sb = step(b.state, { type: "StepStarted", step: "s1", attempt: 1 });
+    const results = await store.commit([
+      {
+        owner: "w1",
+        lease: { sagaId: a.state.id, epoch: 1 },
+        expectedSeq: 1,
+        events: [sa.event],
+        state: sa.state,
+        release: false,
+        leaseMs: 10_000,
+        wakeAt: null,
+      },
+      // wrong expected version: nothing of b is written
+      {
+        owner: "w1",
+        lease: { sagaId: b.state.id, epoch: 1 },
+        expectedSeq: 5,
+        events: [sb.event],
+        state: sb.state,
+        release: false,
+        leaseMs: 10_000,
+        wakeAt: null,
+      },
+    ]);
+    expect(results).toEqual([{ ok: true, cancelRequested: false }, { ok: false }]);
+    expect((await store.getEvents(tenant, a.state.id)).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await store.getEvents(tenant, b.state.id)).map((e) => e.seq)).toEqual([1]);
+    expect((await store.getSaga(tenant, b.state.id))?.state).toEqual(b.state);
+  });
+
+  it("refuses a write from another owner or an older lease epoch", async () => {
+    const tenant = uniqueTenant();
+    const a = await newSaga(tenant);
+    const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
+    const base = {
+      expectedSeq: 1,
+      events: [s.event],
+      state: s.state,
+      release: false,
+      leaseMs: 10_000,
+      wakeAt: null,
+    };
+    expect(
+      await store.commit([{ ...base, owner: "intruder", lease: { sagaId: a.state.id, epoch: 1 } }]),
+    ).toEqual([{ ok: false }]);
+    expect(
+      await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 0 } }]),
+    ).toEqual([{ ok: false }]);
+    expect(
+      await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
+    ).toEqual([{ ok: true, cancelRequested: false }]);
+  });
+
+  it("fences a stale lease holder: after expiry another worker claims, and the old holder's commit is refused", async () => {
+    const tenant = uniqueTenant();
+    const a = await newSaga(tenant, { name: "fence", leaseMs: 150 });
+    await sleep(300);
+    const claim = await store.claimDue({
+      owner: "w2",
+      leaseMs: 10_000,
+      limit: 10,
+      types: [{ name: "fence", version: 1 }],
+    });
+    const mine = claim.claimed.find((c) => c.state.id === a.state.id);
+    expect(mine?.lease).toEqual({ sagaId: a.state.id, epoch: 2 });
+    const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
+    const write = {
+      expectedSeq: 1,
+      events: [s.event],
+      state: s.state,
+      release: false,
+      leaseMs: 10_000,
+      wakeAt: null,
+    };
+    expect(
+      await store.commit([{ ...write, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
+    ).toEqual([{ ok: false }]);
+    expect(
+      await store.commit([{ ...write, owner: "w2", lease: { sagaId: a.state.id, epoch: 2 } }]),
+    ).toEqual([{ ok: true, cancelRequested: false }]);
+    expect((await store.getEvents(tenant, a.state.id)).length).toBe(2);
+  });
+
+  it("refuses a write once the writer's own lease expired, even if nobody claimed it", async () => {
+    const tenant = uniqueTenant();
+    const a = await newSaga(tenant, { leaseMs: 100 });
+    await sleep(250);
+    const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
+    const result = await store.commit([
+      {
+        owner: "w1",
+        lease: { sagaId: a.state.id, epoch: 1 },
+        expectedSeq: 1,
+        events: [s.event],
+        state: s.state,
+        release: false,
+        leaseMs: 10_000,
+        wakeAt: null,
+      },
+    ]);
+    expect(result).toEqual([{ ok: false }]);
+  });
+
+  it("claims only due, unleased sagas of known types, each by one claimer", async () => {
+    const tenant = uniqueTenant();
+    const name = `claim_${tenant}`;
+    const unleased = await Promise.all([1, 2, 3].map(() => newSaga(tenant, { owner: null, name })));
+    const held = await newSaga(tenant, { name }); // leased by w1 for 10 s
+    const foreign = await newSaga(tenant, { owner: null, name: `${name}_other` });
+    const [c1, c2] = await Promise.all([
+      store.claimDue({ owner: "x", leaseMs: 5_000, limit: 2, types: [{ name, version: 1 }] }),
+      store.claimDue({ owner: "y", leaseMs: 5_000, limit: 2, types: [{ name, version: 1 }] }),
+    ]);
+    const ids = [...c1.claimed, ...c2.claimed].map((c) => c.state.id).sort();
+    expect(ids).toEqual(unleased.map((u) => u.state.id).sort());
+    expect(ids).not.toContain(held.state.id);
+    expect(typeof c1.now).toBe("number");
+    const unsupported = await store.findDueUnsupported([{ name, version: 1 }], 100);
+    expect(unsupported.map((u) => u.sagaId)).toContain(foreign.state.id);
+  });
+
+  it("sleeps a saga until its wake time, then makes it claimable", async () => {
+    const tenant = uniqueTenant();
+    const name = `sleep_${tenant}`;
+    const a = await newSaga(tenant, { name });
+    const now = await store.now();
+    await store.commit([
+      {
+        owner: "w1",
+        lease: { sagaId: a.state.id, epoch: 1 },
+        expectedSeq: 1,
+        events: [],
+        state: a.state,
+        release: true,
+        leaseMs: 0,
+        wakeAt: now + 400,
+      },
+    ]);
+    const types = [{ name, version: 1 }];
+    expect(
+      (await store.claimDue({ owner: "w2", leaseMs: 5_000, limit: 10, types })).claimed,
+    ).toEqual([]);
+    expect(
+      await store.claimById({
+        owner: "w2",
+        leaseMs: 5_000,
+        sagaId: a.state.id,
+        tenantId: tenant,
+        statuses: ["running"],
+        onlyIfDue: true,
+      }),
+    ).toBeNull();
+    await sleep(500);
+    const claimed = await store.claimById({
+      owner: "w2",
+      leaseMs: 5_000,
+      sagaId: a.state.id,
+      tenantId: tenant,
+      statuses: ["running"],
+      onlyIfDue: true,
+    });
+    expect(claimed?.lease.epoch).toBe(2);
+  });
+
+  it("renews only leases still held, reports cancel requests, and releases leases", async () => {
+    const tenant = uniqueTenant();
+    const a = await newSaga(tenant);
+    const b = await newSaga(tenant, { leaseMs: 50 });
+    await sleep(150);
+    const leases: LeaseRef[] = [
+      { sagaId: a.state.id, epoch: 1 },
+      { sagaId: b.state.id, epoch: 1 },
+    ];
+    expect(await store.renewLeases("w1", leases, 10_000)).toEqual([
+      { sagaId: a.state.id, cancelRequested: false },
+    ]);
+    const cancel = await store.requestCancel(tenant, a.state.id);
+    expect(cancel).toEqual({ found: true, status: "running", leaseOwner: "w1", accepted: true });
+    expect(await store.renewLeases("w1", leases, 10_000)).toEqual([
+      { sagaId: a.state.id, cancelRequested: true },
+    ]);
+    await store.releaseLeases("w1", [{ sagaId: a.state.id, epoch: 1 }]);
+    expect((await store.getSaga(tenant, a.state.id))?.leaseOwner).toBeNull();
+    expect(await store.requestCancel(tenant, uuidv7())).toEqual({ found: false });
+    expect(await store.requestCancel("other", a.state.id)).toEqual({ found: false });
+  });
+
+  it("keeps appends to one stream consistent under concurrent writers (one wins)", async () => {
+    const tenant = uniqueTenant();
+    const a = await newSaga(tenant);
+    const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
+    const write = {
+      owner: "w1",
+      lease: { sagaId: a.state.id, epoch: 1 },
+      expectedSeq: 1,
+      events: [s.event],
+      state: s.state,
+      release: false,
+      leaseMs: 10_000,
+      wakeAt: null,
+    };
+    const results = await Promise.all([
+      store.commit([write]),
+      store.commit([write]),
+      store.commit([write]),
+    ]);
+    expect(results.flat().filter((r) => r.ok)).toHaveLength(1);
+    expect((await store.getEvents(tenant, a.state.id)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+});
