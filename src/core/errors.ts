@@ -39,6 +39,8 @@ export const ErrorCodes = {
   LEASE_LOST: "SAGA_LEASE_LOST",
   /** The orchestrator was closed. */
   CLOSED: "SAGA_ORCHESTRATOR_CLOSED",
+  /** An event does not fit the state it is applied to (a corrupt or foreign stream). */
+  INVALID_TRANSITION: "SAGA_INVALID_TRANSITION",
   /** The store (database) failed. */
   STORE_ERROR: "SAGA_STORE_ERROR",
 } as const;

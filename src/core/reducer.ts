@@ -1,4 +1,4 @@
-import { SagaError } from "./errors.js";
+import { ErrorCodes, SagaError } from "./errors.js";
 import type { SagaEvent } from "./events.js";
 import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
 
@@ -6,7 +6,7 @@ import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
 export class InvalidTransitionError extends SagaError {
   override readonly name = "InvalidTransitionError";
   constructor(message: string) {
-    super("SAGA_INVALID_TRANSITION", message, { retryable: false });
+    super(ErrorCodes.INVALID_TRANSITION, message, { retryable: false });
   }
 }
 

@@ -386,8 +386,8 @@ export class SagaRunner {
         if (!result.ok) {
           this.lost = true;
           this.host.logger.warn(
-            { sagaId: this.sagaId },
-            "saga write refused: lease lost or stream moved; another worker owns it",
+            { sagaId: this.sagaId, code: result.error.code },
+            `saga write refused, another worker carries on: ${result.error.message}`,
           );
           return false;
         }

@@ -1,3 +1,4 @@
+import type { SagaError } from "../core/errors.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState, SagaStatus } from "../core/state.js";
 
@@ -73,7 +74,11 @@ export interface Commit {
   wakeAt: number | null;
 }
 
-export type CommitResult = { ok: true; cancelRequested: boolean } | { ok: false };
+/**
+ * A refused write carries a typed error: `SAGA_VERSION_CONFLICT` (another writer appended first) or
+ * `SAGA_LEASE_LOST` (the lease expired or another worker holds it). Nothing of it was written.
+ */
+export type CommitResult = { ok: true; cancelRequested: boolean } | { ok: false; error: SagaError };
 
 export interface ClaimRequest {
   owner: string;

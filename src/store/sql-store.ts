@@ -1,3 +1,4 @@
+import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState, SagaStatus } from "../core/state.js";
 import type {
@@ -21,6 +22,7 @@ import type {
 import { migrate } from "./migrate.js";
 import { CLAIM_BY_ID } from "./sql/claim-by-id.js";
 import { CLAIM_DUE } from "./sql/claim-due.js";
+import { COMMIT_FAILURES } from "./sql/commit-failures.js";
 import { COMMIT_SAGAS } from "./sql/commit-sagas.js";
 import { CREATE_SAGAS } from "./sql/create-sagas.js";
 import { DB_NOW } from "./sql/db-now.js";
@@ -130,10 +132,52 @@ export class SqlStore implements Store {
       JSON.stringify(events),
     ]);
     const written = new Map(rows.map((r) => [r.id, r.cancel_requested]));
+    const refused = batch.filter((c) => !written.has(c.lease.sagaId));
+    const why =
+      refused.length > 0 ? await this.explainRefusals(refused) : new Map<string, SagaError>();
     return batch.map((c): CommitResult => {
       const cancel = written.get(c.lease.sagaId);
-      return cancel === undefined ? { ok: false } : { ok: true, cancelRequested: cancel };
+      if (cancel !== undefined) return { ok: true, cancelRequested: cancel };
+      return { ok: false, error: why.get(c.lease.sagaId)! };
     });
+  }
+
+  /** Reads why writes were refused (only on that rare path): a version conflict or a lost lease. */
+  private async explainRefusals(refused: readonly Commit[]): Promise<Map<string, SagaError>> {
+    const rows = await this.sql.query<{
+      id: string;
+      stream_version: number;
+      lease_owner: string | null;
+      epoch: number;
+      lease_live: boolean;
+    }>(COMMIT_FAILURES, [JSON.stringify(refused.map((c) => c.lease.sagaId))]);
+    const current = new Map(rows.map((r) => [r.id, r]));
+    const errors = new Map<string, SagaError>();
+    for (const c of refused) {
+      const row = current.get(c.lease.sagaId);
+      const leaseHeld =
+        row !== undefined &&
+        row.lease_owner === c.owner &&
+        Number(row.epoch) === c.lease.epoch &&
+        row.lease_live;
+      errors.set(
+        c.lease.sagaId,
+        !row
+          ? new SagaError(ErrorCodes.NOT_FOUND, `no saga ${c.lease.sagaId}`, { retryable: false })
+          : leaseHeld
+            ? new SagaError(
+                ErrorCodes.VERSION_CONFLICT,
+                `saga ${c.lease.sagaId} is at version ${row.stream_version}, not the expected ${c.expectedSeq}`,
+                { retryable: false },
+              )
+            : new SagaError(
+                ErrorCodes.LEASE_LOST,
+                `the lease of ${c.owner} (epoch ${c.lease.epoch}) on saga ${c.lease.sagaId} expired or was taken over`,
+                { retryable: false },
+              ),
+      );
+    }
+    return errors;
   }
 
   async claimDue(request: ClaimRequest): Promise<ClaimDueResult> {

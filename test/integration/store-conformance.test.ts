@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorCodes } from "../../src/core/errors.js";
 import type { SagaEvent } from "../../src/core/events.js";
 import { applyEvent } from "../../src/core/reducer.js";
 import type { SagaState } from "../../src/core/state.js";
@@ -6,6 +7,10 @@ import { uuidv7 } from "../../src/engine/ids.js";
 import type { LeaseRef, Store } from "../../src/engine/store-port.js";
 import { storeKinds, uniqueTenant } from "../helpers/stores.js";
 
+const refused = (code: string) => ({
+  ok: false,
+  error: expect.objectContaining({ code }) as unknown,
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(storeKinds())("Store conformance: $name", (kind) => {
@@ -134,7 +139,10 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
         wakeAt: null,
       },
     ]);
-    expect(results).toEqual([{ ok: true, cancelRequested: false }, { ok: false }]);
+    expect(results).toMatchObject([
+      { ok: true, cancelRequested: false },
+      refused(ErrorCodes.VERSION_CONFLICT),
+    ]);
     expect((await store.getEvents(tenant, a.state.id)).map((e) => e.seq)).toEqual([1, 2]);
     expect((await store.getEvents(tenant, b.state.id)).map((e) => e.seq)).toEqual([1]);
     expect((await store.getSaga(tenant, b.state.id))?.state).toEqual(b.state);
@@ -154,10 +162,10 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     };
     expect(
       await store.commit([{ ...base, owner: "intruder", lease: { sagaId: a.state.id, epoch: 1 } }]),
-    ).toEqual([{ ok: false }]);
+    ).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
     expect(
       await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 0 } }]),
-    ).toEqual([{ ok: false }]);
+    ).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
     expect(
       await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
     ).toEqual([{ ok: true, cancelRequested: false }]);
@@ -186,7 +194,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     };
     expect(
       await store.commit([{ ...write, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
-    ).toEqual([{ ok: false }]);
+    ).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
     expect(
       await store.commit([{ ...write, owner: "w2", lease: { sagaId: a.state.id, epoch: 2 } }]),
     ).toEqual([{ ok: true, cancelRequested: false }]);
@@ -210,7 +218,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
         wakeAt: null,
       },
     ]);
-    expect(result).toEqual([{ ok: false }]);
+    expect(result).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
   });
 
   it("claims only due, unleased sagas of known types, each by one claimer", async () => {
