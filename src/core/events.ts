@@ -1,5 +1,5 @@
 import type { ErrorInfo } from "./errors.js";
-import type { Json } from "./json.js";
+import type { Json, JsonObject } from "./json.js";
 
 /** Why a saga is compensating. `cancelled` and `timed_out` are recorded as the saga's reason. */
 export const CompensationReasons = {
@@ -27,6 +27,10 @@ export type SagaEvent =
       input: Json;
       idempotencyKey: string | null;
       deadlineAt: number | null;
+      /** Carried from the request that started the saga into its log lines (absent in old streams). */
+      correlationId?: string | null;
+      /** Business keys recorded for search, e.g. `{ orderId: "o-1" }` (absent in old streams). */
+      attributes?: JsonObject;
     }
   | { type: "StepStarted"; at: number; step: string; attempt: number }
   | { type: "StepCompleted"; at: number; step: string; attempt: number; result: Json }

@@ -29,6 +29,8 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       error: null,
       failedPhase: null,
       idempotencyKey: event.idempotencyKey,
+      correlationId: event.correlationId ?? null,
+      attributes: event.attributes ?? {},
       deadlineAt: event.deadlineAt,
       startedAt: event.at,
       updatedAt: event.at,

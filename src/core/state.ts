@@ -1,6 +1,6 @@
 import type { ErrorInfo } from "./errors.js";
 import type { CompensationReason, FailedPhase } from "./events.js";
-import type { Json } from "./json.js";
+import type { Json, JsonObject } from "./json.js";
 
 export const SagaStatuses = {
   running: "running",
@@ -57,6 +57,8 @@ export interface SagaState {
   error: ErrorInfo | null;
   failedPhase: FailedPhase | null;
   idempotencyKey: string | null;
+  correlationId: string | null;
+  attributes: JsonObject;
   deadlineAt: number | null;
   startedAt: number;
   updatedAt: number;

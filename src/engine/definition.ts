@@ -31,6 +31,8 @@ export interface StepContext<TInput = Json, TResults = AnyResults> {
   idempotencyKey: string;
   /** Aborted when the attempt times out, the saga is cancelled or times out, or a sibling branch fails. */
   signal: AbortSignal;
+  /** The correlation id of the request that started the saga (for your logs and outgoing calls). */
+  correlationId: string | null;
 }
 
 // A saga's results are whatever its steps returned; the definition's type parameter narrows it.
@@ -84,6 +86,11 @@ export interface SagaDefinitionInput<TInput = Json, TResults = AnyResults> {
   retry?: Partial<RetryPolicy>;
   /** Default per-attempt time limit of every step. */
   stepTimeoutMs?: number;
+  /**
+   * Business keys to record at start for search (`GET /sagas/?orderId=…`): string, number or
+   * boolean values, computed from the input. Throwing or returning anything else fails the start.
+   */
+  attributes?: (input: TInput) => Record<string, string | number | boolean>;
   steps: (StepDefinition<TInput, TResults> | ParallelDefinition<TInput, TResults>)[];
 }
 
@@ -93,6 +100,7 @@ export interface SagaDefinition<TInput = Json, TResults = AnyResults> {
   readonly version: number;
   readonly plan: SagaPlan;
   readonly steps: ReadonlyMap<string, StepDefinition<TInput, TResults>>;
+  readonly attributes: ((input: TInput) => Record<string, string | number | boolean>) | undefined;
 }
 
 /**
@@ -154,6 +162,8 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
     onFailure: input.onFailure ?? "compensate",
     nodes,
   };
+  if (input.attributes !== undefined && typeof input.attributes !== "function")
+    problems.push(`attributes: must be a function of the input`);
   if (plan.onFailure !== "compensate" && plan.onFailure !== "pause")
     problems.push(`onFailure: must be "compensate" or "pause"`);
   problems.push(...validatePlan(plan));
@@ -164,5 +174,5 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
       { retryable: false, details: problems },
     );
   }
-  return { name: plan.name, version: plan.version, plan, steps };
+  return { name: plan.name, version: plan.version, plan, steps, attributes: input.attributes };
 }

@@ -8,11 +8,22 @@ import { Batcher } from "./batcher.js";
 import { CalibratedClock, type Clock } from "./clock.js";
 import type { SagaDefinition } from "./definition.js";
 import { uuidv7 } from "./ids.js";
+import { logListener } from "./log-listener.js";
+import type { CommitListener } from "./observer.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { DefinitionRegistry } from "./registry.js";
 import { isSettled, toResult, type SagaResult } from "./saga-result.js";
 import { SagaRunner, type RunEnd, type RunnerHost } from "./saga-runner.js";
-import type { Claimed, Commit, CommitResult, CreateResult, NewSaga, Store } from "./store-port.js";
+import type {
+  Claimed,
+  Commit,
+  CommitResult,
+  CreateResult,
+  NewSaga,
+  SagaPage,
+  SagaQuery,
+  Store,
+} from "./store-port.js";
 import { WorkerLoops } from "./worker-loops.js";
 
 export interface OrchestratorOptions {
@@ -53,6 +64,8 @@ export interface CallOptions {
 }
 
 export interface StartOptions extends CallOptions {
+  /** Carried into the saga's log lines and `ctx.correlationId` (e.g. the request's X-Correlation-ID). */
+  correlationId?: string;
   /** A repeated start with the same key (per tenant) returns the first saga instead of a new one. */
   idempotencyKey?: string;
   /** Start this version instead of the latest. */
@@ -81,6 +94,7 @@ export class Orchestrator {
   private readonly logger: Logger;
   private readonly runners = new Map<string, SagaRunner>();
   private readonly waiters = new Map<string, Set<(state: SagaState) => void>>();
+  private readonly listeners = new Set<CommitListener>();
   private readonly host: RunnerHost;
   private readonly loops: WorkerLoops;
   private readonly options: Required<
@@ -119,7 +133,17 @@ export class Orchestrator {
       create: (s) => creates.submit(s),
       commit: (c) => commits.submit(c),
       draining: () => this.closing,
+      committed: (state, events) => {
+        for (const listener of this.listeners) {
+          try {
+            listener(state, events);
+          } catch (error) {
+            this.logger.warn({ err: toErrorInfo(error) }, "a commit listener threw; ignored");
+          }
+        }
+      },
     };
+    this.listeners.add(logListener(this.logger));
     this.loops = new WorkerLoops({
       store: this.store,
       registry: this.registry,
@@ -189,6 +213,8 @@ export class Orchestrator {
       version: definition.version,
       input: json.value,
       idempotencyKey: key,
+      correlationId: options.correlationId ?? null,
+      attributes: attributesOf(definition, json.value),
       deadlineAt: definition.plan.timeoutMs === null ? null : now + definition.plan.timeoutMs,
     };
     const state = applyEvent(null, started);
@@ -225,6 +251,16 @@ export class Orchestrator {
     return this.handle(state.id, { ...options, created: true });
   }
 
+  /**
+   * Listens to every durable write of this process (the events and the state after them), e.g. for
+   * metrics or a live stream. Writes made by other processes are not seen here: read the store.
+   * Returns the function that stops listening.
+   */
+  onCommitted(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** A handle on an existing saga (e.g. one started by another process). */
   handle(sagaId: string, options: CallOptions & { created?: boolean } = {}): SagaHandle {
     const tenantId = options.tenantId ?? this.tenantId;
@@ -238,6 +274,24 @@ export class Orchestrator {
   /** The saga's current projection, or null when there is none in this tenant. */
   async get(sagaId: string, options: CallOptions = {}): Promise<SagaState | null> {
     return (await this.store.getSaga(options.tenantId ?? this.tenantId, sagaId))?.state ?? null;
+  }
+
+  /** A page of sagas, newest first, filtered by status, type, creation time and attributes. */
+  async list(
+    query: Omit<SagaQuery, "tenantId" | "limit"> & { tenantId?: string; limit?: number } = {},
+  ): Promise<SagaPage> {
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new SagaError(ErrorCodes.INVALID_INPUT, "limit must be an integer from 1 to 1000", {
+        retryable: false,
+      });
+    }
+    return this.store.listSagas({ ...query, tenantId: query.tenantId ?? this.tenantId, limit });
+  }
+
+  /** Sagas running or compensating right now, by type, in the whole store. */
+  countActive(): Promise<{ name: string; count: number }[]> {
+    return this.store.countActive();
   }
 
   /** The saga's full history, oldest first (empty when there is no such saga in this tenant). */
@@ -401,6 +455,47 @@ export class Orchestrator {
         throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
     }
   }
+}
+
+function attributesOf(
+  definition: SagaDefinition<unknown>,
+  input: unknown,
+): Record<string, string | number | boolean> {
+  if (!definition.attributes) return {};
+  let attributes: unknown;
+  try {
+    attributes = definition.attributes(input);
+  } catch (error) {
+    throw new SagaError(
+      ErrorCodes.INVALID_INPUT,
+      `attributes of ${definition.name} could not be computed from the input: ${toErrorInfo(error).message}`,
+      { retryable: false, cause: error },
+    );
+  }
+  if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes)) {
+    throw new SagaError(
+      ErrorCodes.INVALID_INPUT,
+      `attributes of ${definition.name} must be an object`,
+      { retryable: false },
+    );
+  }
+  const out: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null) continue;
+    if (
+      !/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key) ||
+      !["string", "number", "boolean"].includes(typeof value) ||
+      (typeof value === "string" && value.length > 256)
+    ) {
+      throw new SagaError(
+        ErrorCodes.INVALID_INPUT,
+        `attribute ${JSON.stringify(key)} of ${definition.name} must be a short name with a string (<= 256 chars), number or boolean value`,
+        { retryable: false },
+      );
+    }
+    out[key] = value as string | number | boolean;
+  }
+  return out;
 }
 
 function notFound(sagaId: string): SagaError {

@@ -20,6 +20,8 @@ export interface RunnerHost {
   commit(commit: Commit): Promise<CommitResult>;
   /** True once the host is shutting down: start nothing new, hand the saga back. */
   draining(): boolean;
+  /** Called after each durable write with the events written and the state after them. */
+  committed(state: SagaState, events: readonly SagaEvent[]): void;
 }
 
 /** How a run of a runner ended. */
@@ -262,6 +264,7 @@ export class SagaRunner {
       idempotencyKey:
         phase === "forward" ? `${this.state.id}:${step}` : `${this.state.id}:${step}:compensate`,
       signal,
+      correlationId: this.state.correlationId,
     };
   }
 
@@ -393,6 +396,7 @@ export class SagaRunner {
         }
         this.pending = this.pending.slice(events.length);
         this.committedSeq += events.length;
+        if (events.length > 0) this.host.committed(this.state, events);
         if (result.cancelRequested) this.cancelRequested = true;
         return true;
       } catch (error) {
@@ -427,6 +431,7 @@ export class SagaRunner {
     this.isNew = false;
     this.lease = result.lease;
     this.committedSeq = this.state.seq;
+    this.host.committed(this.state, this.pending);
     this.pending = [];
     if (release) return true;
     return this.lease !== null;

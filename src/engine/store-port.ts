@@ -30,7 +30,31 @@ export interface Store {
   findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]>;
   getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null>;
   getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]>;
+  /** A page of a tenant's sagas, newest first. */
+  listSagas(query: SagaQuery): Promise<SagaPage>;
+  /** Sagas running or compensating, by type, across tenants. */
+  countActive(): Promise<{ name: string; count: number }[]>;
   close(): Promise<void>;
+}
+
+export interface SagaQuery {
+  tenantId: string;
+  statuses?: readonly SagaStatus[];
+  names?: readonly string[];
+  /** ISO timestamps. */
+  createdAfter?: string;
+  createdBefore?: string;
+  /** Business keys that must all match exactly. */
+  attributes?: Readonly<Record<string, string | number | boolean>>;
+  limit: number;
+  /** The `next` of the previous page. */
+  cursor?: string;
+}
+
+export interface SagaPage {
+  items: SagaState[];
+  /** Opaque cursor of the next page; null on the last page. */
+  next: string | null;
 }
 
 export interface SagaType {

@@ -13,6 +13,8 @@ import type {
   LeaseRef,
   NewSaga,
   RenewedLease,
+  SagaPage,
+  SagaQuery,
   SagaType,
   Store,
   StoredEvent,
@@ -23,6 +25,8 @@ import { migrate } from "./migrate.js";
 import { CLAIM_BY_ID } from "./sql/claim-by-id.js";
 import { CLAIM_DUE } from "./sql/claim-due.js";
 import { COMMIT_FAILURES } from "./sql/commit-failures.js";
+import { COUNT_ACTIVE } from "./sql/count-active.js";
+import { LIST_SAGAS } from "./sql/list-sagas.js";
 import { COMMIT_SAGAS } from "./sql/commit-sagas.js";
 import { CREATE_SAGAS } from "./sql/create-sagas.js";
 import { DB_NOW } from "./sql/db-now.js";
@@ -71,6 +75,7 @@ export class SqlStore implements Store {
       stream_version: s.state.seq,
       state: s.state,
       idempotency_key: s.state.idempotencyKey,
+      attributes: s.state.attributes,
       lease_owner: s.leaseOwner,
       lease_ms: Math.ceil(s.leaseMs),
       wake_at: s.wakeAt,
@@ -267,9 +272,63 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ sagaId: r.saga_id, seq: Number(r.seq), event: r.data }));
   }
 
+  async listSagas(query: SagaQuery): Promise<SagaPage> {
+    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const rows = await this.sql.query<{ state: SagaState; created_key: string; id: string }>(
+      LIST_SAGAS,
+      [
+        query.tenantId,
+        query.statuses ? JSON.stringify(query.statuses) : null,
+        query.names ? JSON.stringify(query.names) : null,
+        query.createdAfter ?? null,
+        query.createdBefore ?? null,
+        JSON.stringify(query.attributes ?? {}),
+        cursor?.createdAt ?? null,
+        cursor?.id ?? null,
+        query.limit + 1,
+      ],
+    );
+    const items = rows.slice(0, query.limit);
+    const last = items[items.length - 1];
+    const next = rows.length > query.limit && last ? encodeCursor(last.created_key, last.id) : null;
+    return { items: items.map((r) => r.state), next };
+  }
+
+  async countActive(): Promise<{ name: string; count: number }[]> {
+    const rows = await this.sql.query<{ name: string; count: number }>(COUNT_ACTIVE);
+    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+  }
+
   async close(): Promise<void> {
     await this.sql.close();
   }
+}
+
+/** Thrown for a cursor that was not made by `listSagas` (the API answers 400). */
+export class InvalidCursorError extends SagaError {
+  constructor() {
+    super(ErrorCodes.INVALID_INPUT, "the cursor is not one this server issued", {
+      retryable: false,
+    });
+  }
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(`${createdAt}|${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id, extra] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  if (
+    extra !== undefined ||
+    !createdAt ||
+    !id ||
+    !UUID.test(id) ||
+    Number.isNaN(Date.parse(createdAt))
+  ) {
+    throw new InvalidCursorError();
+  }
+  return { createdAt, id };
 }
 
 function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {

@@ -161,6 +161,33 @@ describe.each(storeKinds())("engine basics: $name", (kind) => {
     await elsewhere.result().catch(() => undefined);
   });
 
+  it("records attributes and the correlation id, and tells listeners of every write", async () => {
+    const saga = defineSaga<{ orderId: string }>({
+      name: "with_keys",
+      attributes: (input) => ({ orderId: input.orderId }),
+      steps: [{ name: "s", action: (ctx) => ctx.correlationId }],
+    });
+    const orch = await h.orchestrator([saga]);
+    const written: string[] = [];
+    const stop = orch.onCommitted((state, events) => {
+      if (state.name === "with_keys") written.push(...events.map((e) => e.type));
+    });
+    const run = await orch.start("with_keys", { orderId: "o-77" }, { correlationId: "corr-1" });
+    const result = await run.result();
+    stop();
+    expect(result.results).toEqual({ s: "corr-1" });
+    expect(result.state.attributes).toEqual({ orderId: "o-77" });
+    expect(result.state.correlationId).toBe("corr-1");
+    expect(written).toEqual(["SagaStarted", "StepStarted", "StepCompleted", "SagaCompleted"]);
+    const page = await orch.list({ attributes: { orderId: "o-77" } });
+    expect(page.items.map((s) => s.id)).toEqual([run.sagaId]);
+    await expect(
+      orch.start("with_keys", { orderId: { nested: true } } as never),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_INPUT,
+    });
+  });
+
   it("answers bad calls with clear errors and stores nothing for them", async () => {
     const saga = defineSaga({ name: "ok", steps: [{ name: "s", action: () => 1 }] });
     const orch = await h.orchestrator([saga]);

@@ -327,4 +327,70 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     expect(results.flat().filter((r) => r.ok)).toHaveLength(1);
     expect((await store.getEvents(tenant, a.state.id)).map((e) => e.seq)).toEqual([1, 2]);
   });
+
+  it("lists a tenant's sagas newest first with filters and a cursor that pages without gaps", async () => {
+    const tenant = uniqueTenant();
+    const made: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const now = await store.now();
+      const started: SagaEvent = {
+        type: "SagaStarted",
+        at: now,
+        sagaId: uuidv7(),
+        tenantId: tenant,
+        name: i % 2 ? "odd" : "even",
+        version: 1,
+        input: null,
+        idempotencyKey: null,
+        deadlineAt: null,
+        attributes: { orderId: `o-${i % 3}` },
+      };
+      await store.create([
+        {
+          state: applyEvent(null, started),
+          events: [started],
+          leaseOwner: null,
+          leaseMs: 0,
+          wakeAt: null,
+        },
+      ]);
+      made.push(started.sagaId);
+    }
+    await newSaga(uniqueTenant()); // another tenant's saga is never listed
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const result = await store.listSagas({
+        tenantId: tenant,
+        limit: 3,
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...result.items.map((s) => s.id));
+      if (!result.next) break;
+      cursor = result.next;
+    }
+    expect(seen).toEqual([...made].reverse());
+    const odd = await store.listSagas({ tenantId: tenant, limit: 50, names: ["odd"] });
+    expect(odd.items.map((s) => s.id).sort()).toEqual(made.filter((_, i) => i % 2).sort());
+    const byKey = await store.listSagas({
+      tenantId: tenant,
+      limit: 50,
+      attributes: { orderId: "o-1" },
+    });
+    expect(byKey.items.map((s) => s.id).sort()).toEqual([made[1], made[4]].sort());
+    expect(byKey.items[0]?.attributes).toEqual({ orderId: "o-1" });
+    const running = await store.listSagas({ tenantId: tenant, limit: 50, statuses: ["completed"] });
+    expect(running.items).toEqual([]);
+    const future = await store.listSagas({
+      tenantId: tenant,
+      limit: 50,
+      createdAfter: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(future.items).toEqual([]);
+    await expect(
+      store.listSagas({ tenantId: tenant, limit: 5, cursor: "bogus" }),
+    ).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
+    const active = await store.countActive();
+    expect(active.find((a) => a.name === "odd")?.count).toBeGreaterThanOrEqual(3);
+  });
 });

@@ -8,11 +8,12 @@ export const CREATE_SAGAS = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id uuid, tenant_id text, name text, version int, status text, stream_version int, state jsonb,
-    idempotency_key text, lease_owner text, lease_ms int, wake_at float8, ord int)
+    idempotency_key text, attributes jsonb, lease_owner text, lease_ms int, wake_at float8, ord int)
 ), ins AS (
   INSERT INTO saga_instances (id, tenant_id, name, version, status, stream_version, state,
-    idempotency_key, next_run_at, lease_owner, lease_epoch, lease_expires_at)
+    idempotency_key, attributes, next_run_at, lease_owner, lease_epoch, lease_expires_at)
   SELECT id, tenant_id, name, version, status, stream_version, state, idempotency_key,
+    COALESCE(attributes, '{}'::jsonb),
     CASE WHEN status IN ('running', 'compensating')
          THEN COALESCE(to_timestamp(wake_at / 1000.0), now()) END,
     lease_owner,
