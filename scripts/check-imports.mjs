@@ -23,7 +23,8 @@ const allowed = {
   steps: ["core", "engine", "steps"],
   definitions: ["core", "engine", "steps", "definitions"],
   telemetry: ["core", "engine", "telemetry"],
-  api: ["core", "engine", "telemetry", "api", "steps", "definitions", "."],
+  config: ["core", "config"],
+  api: ["core", "engine", "config", "telemetry", "api", "steps", "definitions"],
   cli: null, // composition root: anything
   ".": null, // composition roots (create-orchestrator.ts, index.ts)
 };
@@ -34,7 +35,8 @@ const layerOf = (file) => {
 
 const problems = [];
 const graph = new Map();
-const importRe = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+const importRe =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 for (const file of files) {
   const text = readFileSync(file, "utf8");
   const layer = layerOf(file);
@@ -48,15 +50,20 @@ for (const file of files) {
       const targetLayer = layerOf(target);
       const ok = allowed[layer];
       // engine may import only the store *port*, which lives in engine/ — never an adapter.
-      if (ok && !ok.includes(targetLayer)) problems.push(`${where}: ${layer}/ must not import ${targetLayer}/ (${spec})`);
+      if (ok && !ok.includes(targetLayer))
+        problems.push(`${where}: ${layer}/ must not import ${targetLayer}/ (${spec})`);
     } else if (layer === "core") {
       problems.push(`${where}: core/ is pure and must not import ${spec}`);
     } else if (layer === "engine" && !spec.startsWith("node:")) {
-      problems.push(`${where}: engine/ talks to ports only and must not import the package ${spec}`);
+      problems.push(
+        `${where}: engine/ talks to ports only and must not import the package ${spec}`,
+      );
     }
   }
   if (layer === "core" && /\bDate\.now\(|\bprocess\.|\bsetTimeout\(|\bMath\.random\(/.test(text)) {
-    problems.push(`${relative(root, file)}: core/ must not read the clock, the process or randomness`);
+    problems.push(
+      `${relative(root, file)}: core/ must not read the clock, the process or randomness`,
+    );
   }
   graph.set(file, edges);
 }
@@ -69,7 +76,10 @@ function visit(node) {
   stack.push(node);
   for (const next of graph.get(node) ?? []) {
     if (colour.get(next) === "grey") {
-      const cycle = stack.slice(stack.indexOf(next)).concat(next).map((f) => relative(root, f));
+      const cycle = stack
+        .slice(stack.indexOf(next))
+        .concat(next)
+        .map((f) => relative(root, f));
       problems.push(`import cycle: ${cycle.join(" -> ")}`);
     } else if (!colour.has(next) && graph.has(next)) visit(next);
   }

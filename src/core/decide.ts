@@ -89,9 +89,11 @@ function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): De
     const steps = node.kind === "step" ? [node.step] : node.branches;
     if (steps.every((s) => isDone(stepState(state, s.name)))) continue;
 
-    const failure = steps
-      .map((s) => stepState(state, s.name))
-      .find((s) => (s.status === "failed" && s.retryAt === null) || s.status === "aborted");
+    // The branch that failed for good is the cause; branches aborted because of it are not.
+    const states = steps.map((s) => stepState(state, s.name));
+    const failure =
+      states.find((s) => s.status === "failed" && s.retryAt === null) ??
+      states.find((s) => s.status === "aborted");
     if (failure) {
       if (steps.some((s) => input.inFlight.has(s.name))) {
         return {

@@ -54,7 +54,15 @@ export function toJson(
       for (const [key, item] of Object.entries(obj)) {
         if (item === undefined) continue; // JSON.stringify drops undefined properties too
         const converted = visit(item, `${path}.${key}`);
-        if (converted !== undefined) out[key] = converted;
+        // defineProperty: a "__proto__" key stays an own property instead of replacing the prototype.
+        if (converted !== undefined) {
+          Object.defineProperty(out, key, {
+            value: converted,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
       }
       return out;
     } finally {

@@ -41,6 +41,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
     };
   }
   if (state === null) throw new InvalidTransitionError(`${event.type} before SagaStarted`);
+  assertFits(state, event);
   const next: SagaState = { ...state, seq: state.seq + 1, updatedAt: event.at };
 
   const step = (name: string, patch: Partial<StepState>): void => {
@@ -134,6 +135,52 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
     }
   }
   return next;
+}
+
+/** Refuses events that cannot follow the state: a stream that says them was corrupted or forged. */
+function assertFits(state: SagaState, event: Exclude<SagaEvent, { type: "SagaStarted" }>): void {
+  if (
+    event.type !== "SagaRetried" &&
+    (state.status === "completed" || state.status === "compensated")
+  ) {
+    throw new InvalidTransitionError(`${event.type} after the saga ${state.status}`);
+  }
+  const step = "step" in event ? (state.steps[event.step] ?? PENDING_STEP) : null;
+  const fail = (why: string) => {
+    throw new InvalidTransitionError(
+      `${event.type} of step ${(event as { step?: string }).step ?? "?"}: ${why}`,
+    );
+  };
+  switch (event.type) {
+    case "StepStarted":
+      if (state.status !== "running") fail(`the saga is ${state.status}`);
+      if (step && !["pending", "running", "failed"].includes(step.status))
+        fail(`the step is ${step.status}`);
+      break;
+    case "StepCompleted":
+    case "StepFailed":
+    case "StepAborted":
+      if (step && (step.status !== "running" || step.attempts !== event.attempt))
+        fail(
+          `attempt ${event.attempt} is not running (step ${step.status}, attempt ${step.attempts})`,
+        );
+      break;
+    case "StepSkipped":
+      if (step && step.status !== "pending") fail(`the step is ${step.status}`);
+      break;
+    case "StepCompensationStarted":
+      if (state.status !== "compensating") fail(`the saga is ${state.status}`);
+      if (step && !["completed", "compensating", "compensation_failed"].includes(step.status))
+        fail(`the step is ${step.status}`);
+      break;
+    case "StepCompensated":
+    case "StepCompensationFailed":
+      if (step && (step.status !== "compensating" || step.compensationAttempts !== event.attempt))
+        fail(`compensation attempt ${event.attempt} is not running`);
+      break;
+    default:
+      break;
+  }
 }
 
 /** An operator retry: the steps that failed for good get a fresh attempt budget. */

@@ -6,11 +6,11 @@ import type { RetryPolicy } from "./plan.js";
  * `maxDelayMs`, with the `jitter` fraction of it randomised by `random` in [0, 1).
  */
 export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random: number): number {
+  if (policy.initialDelayMs === 0) return 0;
   const exponent = Math.max(0, failedAttempt - 1);
-  const base = Math.min(
-    policy.maxDelayMs,
-    policy.initialDelayMs * Math.pow(policy.backoff, exponent),
-  );
+  // Past the cap the power only overflows: stop at maxDelayMs.
+  const grown = policy.initialDelayMs * Math.pow(policy.backoff, exponent);
+  const base = Number.isFinite(grown) ? Math.min(policy.maxDelayMs, grown) : policy.maxDelayMs;
   const jittered = base * (1 - policy.jitter) + base * policy.jitter * random;
   return Math.max(0, Math.round(jittered));
 }

@@ -261,6 +261,21 @@ export class Orchestrator {
     return () => this.listeners.delete(listener);
   }
 
+  /** Reads the store's clock: throws when the store does not answer. */
+  async ping(): Promise<void> {
+    await this.store.now();
+  }
+
+  /** Sagas this process is running right now. */
+  get runningHere(): number {
+    return this.runners.size;
+  }
+
+  /** True once `close()` was called. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
   /** A handle on an existing saga (e.g. one started by another process). */
   handle(sagaId: string, options: CallOptions & { created?: boolean } = {}): SagaHandle {
     const tenantId = options.tenantId ?? this.tenantId;

@@ -72,6 +72,7 @@ export class SagaRunner {
   private settled: Settled[] = [];
   private poke: (() => void) | null = null;
   private readonly conditionErrors = new Map<string, ErrorInfo>();
+  private readonly conditions = new Map<string, boolean>();
   private resolveCreated!: (result: CreateResult) => void;
   private rejectCreated!: (error: unknown) => void;
   /** For a new saga: settles at its first write (the start is durable, or a duplicate). */
@@ -236,15 +237,21 @@ export class SagaRunner {
     this.pending.push(event);
   }
 
+  /** Evaluates a step's `when` once per run (decide may ask again after a sibling is skipped). */
   private evaluate(step: string): boolean {
+    const known = this.conditions.get(step);
+    if (known !== undefined) return known;
     const when = this.definition.steps.get(step)?.when;
-    if (!when) return true;
-    try {
-      return Boolean(when(this.context(step, 0, new AbortController().signal, "forward")));
-    } catch (thrown) {
-      this.conditionErrors.set(step, { ...toErrorInfo(thrown), retryable: false });
-      return true;
+    let result = true;
+    if (when) {
+      try {
+        result = Boolean(when(this.context(step, 0, new AbortController().signal, "forward")));
+      } catch (thrown) {
+        this.conditionErrors.set(step, { ...toErrorInfo(thrown), retryable: false });
+      }
     }
+    this.conditions.set(step, result);
+    return result;
   }
 
   private context(

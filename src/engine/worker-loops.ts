@@ -145,7 +145,13 @@ export class WorkerLoops {
         if (cancel === undefined) {
           // Not renewed: expired or taken over. A runner that committed meanwhile has a newer
           // lease epoch only on a fresh claim, so this is a real loss.
-          if (runner.currentLease === lease) runner.leaseLost();
+          if (runner.currentLease === lease) {
+            this.o.logger.warn(
+              { sagaId: lease.sagaId, epoch: lease.epoch },
+              "lease lost (not renewed in time): this worker stops the saga, another one carries on",
+            );
+            runner.leaseLost();
+          }
         } else if (cancel) {
           runner.requestCancel();
         }

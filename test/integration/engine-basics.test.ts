@@ -181,9 +181,7 @@ describe.each(storeKinds())("engine basics: $name", (kind) => {
     expect(written).toEqual(["SagaStarted", "StepStarted", "StepCompleted", "SagaCompleted"]);
     const page = await orch.list({ attributes: { orderId: "o-77" } });
     expect(page.items.map((s) => s.id)).toEqual([run.sagaId]);
-    await expect(
-      orch.start("with_keys", { orderId: { nested: true } } as never),
-    ).rejects.toMatchObject({
+    await expect(orch.start("with_keys", { orderId: { nested: true } })).rejects.toMatchObject({
       code: ErrorCodes.INVALID_INPUT,
     });
   });

@@ -1,0 +1,177 @@
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createOrchestrator, type Orchestrator } from "../../src/index.js";
+import { killChaosChildren, spawnChaosChild, type ChaosChild } from "../helpers/chaos-children.js";
+import { TEST_DATABASE_URL } from "../helpers/services.js";
+import { freshSchema } from "../helpers/stores.js";
+import { CHAOS_SAGA, CHAOS_STEPS, producerSaga } from "./fixtures/chaos-saga.js";
+import { ledgerDdl, readLedger, type LedgerRow } from "./fixtures/ledger.js";
+import type { ChildConfig, LedgerConfig } from "./fixtures/protocol.js";
+
+const SAGAS = 500;
+/** Each worker must have run at least this share of the step executions. */
+const MIN_SHARE = 0.2;
+
+const schema = freshSchema();
+const ledger: LedgerConfig = { kind: "table", url: TEST_DATABASE_URL, schema };
+let db: pg.Client;
+let producer: Orchestrator | undefined;
+
+beforeAll(async () => {
+  db = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await db.connect();
+  await db.query(`CREATE SCHEMA ${schema}`);
+  await db.query(ledgerDdl(schema));
+});
+
+afterEach(async () => {
+  await killChaosChildren();
+});
+
+afterAll(async () => {
+  await producer?.close();
+  await db.end();
+});
+
+function worker(workerId: string): ChaosChild {
+  const config: ChildConfig = {
+    workerId,
+    store: { kind: "postgres", url: TEST_DATABASE_URL, schema },
+    ledger,
+    startSaga: false,
+    worker: true,
+    pollIntervalMs: 50,
+    // Small enough that neither worker can hoard the queue before the other polls.
+    maxConcurrentSagas: 25,
+    stepWorkMs: [2, 6],
+    step2: "normal",
+  };
+  return spawnChaosChild(workerId, config);
+}
+
+async function waitUntilAllSettled(timeoutMs: number): Promise<Map<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await db.query<{ status: string; n: string }>(
+      `SELECT status, count(*) AS n FROM ${schema}.saga_instances GROUP BY status`,
+    );
+    const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
+    const settled =
+      (counts.get("completed") ?? 0) +
+      (counts.get("compensated") ?? 0) +
+      (counts.get("failed") ?? 0);
+    if (settled >= SAGAS) return counts;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `not all sagas settled within ${timeoutMs} ms: ${JSON.stringify([...counts])}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("two worker processes on one PostgreSQL schema", () => {
+  it(`run ${SAGAS} sagas from a producer exactly once each`, { timeout: 240_000 }, async () => {
+    // The producer migrates the schema before any worker starts.
+    producer = await createOrchestrator({
+      sagas: [producerSaga],
+      databaseUrl: TEST_DATABASE_URL,
+      schema,
+      maxConcurrentSagas: 0,
+      worker: false,
+    });
+    const workers = [worker("worker-a"), worker("worker-b")];
+    await Promise.all(workers.map((w) => w.waitFor("ready", (m) => m.type === "ready", 60_000)));
+
+    const handles = await Promise.all(
+      Array.from({ length: SAGAS }, (_, i) => producer!.start(CHAOS_SAGA, { n: i })),
+    );
+    const ids = new Set(handles.map((h) => h.sagaId));
+    expect(ids.size).toBe(SAGAS);
+
+    const counts = await waitUntilAllSettled(180_000);
+    expect(Object.fromEntries(counts)).toEqual({ completed: SAGAS });
+    for (const w of workers) {
+      expect(w.alive, `${w.name} still running`).toBe(true);
+      expect(w.logs("error"), `${w.name} logged errors`).toEqual([]);
+    }
+
+    // Every (saga, step) ran exactly once, on its first attempt, and finished.
+    const rows = await readLedger(ledger);
+    expect(rows).toHaveLength(SAGAS * CHAOS_STEPS.length);
+    const executions = new Map<string, LedgerRow[]>();
+    for (const row of rows) {
+      const key = `${row.sagaId}/${row.step}`;
+      executions.set(key, [...(executions.get(key) ?? []), row]);
+    }
+    expect(executions.size).toBe(SAGAS * CHAOS_STEPS.length);
+    for (const id of ids) {
+      for (const step of CHAOS_STEPS) expect(executions.get(`${id}/${step}`)).toHaveLength(1);
+    }
+    expect(rows.filter((r) => r.attempt !== 1 || r.endedAt === null)).toEqual([]);
+
+    // Both workers did a real share.
+    const share = (id: string) => rows.filter((r) => r.workerId === id).length / rows.length;
+    expect(share("worker-a") + share("worker-b")).toBe(1);
+    expect(share("worker-a")).toBeGreaterThan(MIN_SHARE);
+    expect(share("worker-b")).toBeGreaterThan(MIN_SHARE);
+
+    // No two executions of one saga overlap in time, whichever worker ran them.
+    const bySaga = new Map<string, LedgerRow[]>();
+    for (const row of rows) bySaga.set(row.sagaId, [...(bySaga.get(row.sagaId) ?? []), row]);
+    for (const [sagaId, list] of bySaga) {
+      const sorted = [...list].sort((a, b) => a.startedAt - b.startedAt);
+      expect(
+        sorted.map((r) => r.step),
+        sagaId,
+      ).toEqual([...CHAOS_STEPS]);
+      for (let i = 1; i < sorted.length; i++) {
+        expect(sorted[i - 1]!.endedAt!, `saga ${sagaId} overlaps`).toBeLessThanOrEqual(
+          sorted[i]!.startedAt,
+        );
+      }
+    }
+
+    // Event streams: seq 1..n without gaps, one StepCompleted per step, projection up to date.
+    const { rows: events } = await db.query<{
+      saga_id: string;
+      seq: number;
+      type: string;
+      step: string | null;
+    }>(
+      `SELECT saga_id::text, seq, type, data->>'step' AS step
+       FROM ${schema}.saga_events ORDER BY saga_id, seq`,
+    );
+    const streams = new Map<string, { seq: number; type: string; step: string | null }[]>();
+    for (const e of events) streams.set(e.saga_id, [...(streams.get(e.saga_id) ?? []), e]);
+    expect(new Set(streams.keys())).toEqual(ids);
+    const happyPath = [
+      "SagaStarted",
+      ...CHAOS_STEPS.flatMap((s) => [`StepStarted:${s}`, `StepCompleted:${s}`]),
+      "SagaCompleted",
+    ];
+    for (const [sagaId, stream] of streams) {
+      expect(
+        stream.map((e) => e.seq),
+        sagaId,
+      ).toEqual(stream.map((_, i) => i + 1));
+      expect(
+        stream.map((e) => (e.step ? `${e.type}:${e.step}` : e.type)),
+        sagaId,
+      ).toEqual(happyPath);
+    }
+    const { rows: projections } = await db.query<{ bad: string }>(
+      `SELECT count(*) AS bad FROM ${schema}.saga_instances i
+       WHERE i.lease_owner IS NOT NULL OR i.next_run_at IS NOT NULL
+          OR i.stream_version <> (SELECT max(seq) FROM ${schema}.saga_events e WHERE e.saga_id = i.id)`,
+    );
+    expect(Number(projections[0]!.bad)).toBe(0);
+
+    // The public API agrees with the tables.
+    const sample = handles[SAGAS - 1]!.sagaId;
+    expect((await producer.get(sample))?.status).toBe("completed");
+    expect((await producer.events(sample)).map((e) => e.type)).toEqual(
+      happyPath.map((t) => t.split(":")[0]),
+    );
+  });
+});
