@@ -7,7 +7,7 @@ import { PgliteStore } from "./store/pglite-store.js";
 import { PostgresStore } from "./store/postgres-store.js";
 
 export interface CreateOrchestratorOptions extends Omit<OrchestratorOptions, "store" | "sagas"> {
-  sagas: readonly SagaDefinition<never>[];
+  sagas: readonly SagaDefinition<never, never>[];
   /** PostgreSQL connection string. When absent, sagas are stored in embedded PGlite. */
   databaseUrl?: string;
   /** With `databaseUrl`: the schema holding the tables (default `public`). */

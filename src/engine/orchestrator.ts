@@ -28,7 +28,7 @@ import { WorkerLoops } from "./worker-loops.js";
 
 export interface OrchestratorOptions {
   store: Store;
-  sagas: readonly SagaDefinition<never>[];
+  sagas: readonly SagaDefinition<never, never>[];
   /** Tenant of the sagas this orchestrator starts and reads, unless a call names another. */
   tenantId?: string;
   /** This process's identity in lease columns; default a random UUID. */

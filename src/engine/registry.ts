@@ -6,7 +6,7 @@ import type { SagaType } from "./store-port.js";
 export class DefinitionRegistry {
   private readonly byName = new Map<string, Map<number, SagaDefinition<unknown>>>();
 
-  constructor(definitions: readonly SagaDefinition<never>[]) {
+  constructor(definitions: readonly SagaDefinition<never, never>[]) {
     for (const d of definitions as readonly SagaDefinition<unknown>[]) {
       const versions = this.byName.get(d.name) ?? new Map<number, SagaDefinition<unknown>>();
       if (versions.has(d.version)) {
