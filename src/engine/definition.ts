@@ -90,7 +90,7 @@ export interface SagaDefinitionInput<TInput = Json, TResults = AnyResults> {
    * Business keys to record at start for search (`GET /sagas/?orderId=…`): string, number or
    * boolean values, computed from the input. Throwing or returning anything else fails the start.
    */
-  attributes?: (input: TInput) => Record<string, string | number | boolean>;
+  attributes?: (input: TInput) => Record<string, string | number | boolean | null | undefined>;
   steps: (StepDefinition<TInput, TResults> | ParallelDefinition<TInput, TResults>)[];
 }
 
@@ -100,7 +100,8 @@ export interface SagaDefinition<TInput = Json, TResults = AnyResults> {
   readonly version: number;
   readonly plan: SagaPlan;
   readonly steps: ReadonlyMap<string, StepDefinition<TInput, TResults>>;
-  readonly attributes: ((input: TInput) => Record<string, string | number | boolean>) | undefined;
+  readonly attributes:
+    ((input: TInput) => Record<string, string | number | boolean | null | undefined>) | undefined;
 }
 
 /**

@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import "@fastify/swagger";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import rateLimit from "@fastify/rate-limit";
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from "fastify";
+import type { ServiceConfig } from "../config/config.js";
+import type { Orchestrator } from "../engine/orchestrator.js";
+import type { SagaMetrics } from "../telemetry/metrics.js";
+import { createAuthenticator } from "./auth.js";
+import { installErrorHandlers } from "./http-errors.js";
+import { healthRoutes, type HealthInfo } from "./routes/health.js";
+import { metricsRoutes } from "./routes/metrics.js";
+import { sagaRoutes } from "./routes/sagas.js";
+import { ErrorSchema, SagaSchema } from "./schemas.js";
+
+export interface ServerDeps {
+  orchestrator: Orchestrator;
+  config: ServiceConfig;
+  metrics: SagaMetrics;
+  health: HealthInfo;
+  logger?: FastifyBaseLogger | false;
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route needs no credentials (health, metrics, docs). */
+    public?: boolean;
+  }
+}
+
+/**
+ * The HTTP API: routes, schemas (-> OpenAPI at /openapi.json, docs at /docs), auth and tenancy,
+ * rate limits, correlation ids. No saga logic lives here: every route calls the orchestrator.
+ */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger || undefined,
+    logger: deps.logger === undefined ? false : undefined,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: "x-correlation-id",
+    logController: new LogController({ requestIdLogLabel: "correlationId" }),
+    genReqId: () => randomUUID(),
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: "array",
+        useDefaults: true,
+        allErrors: true,
+      },
+    },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  installErrorHandlers(app);
+  app.addSchema(ErrorSchema);
+  app.addSchema(SagaSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "saga-orchestrator",
+        version: deps.health.version,
+        description:
+          "Durable sagas over HTTP. Authenticate with X-API-Key or Authorization: Bearer <JWT> (roles viewer, operator, admin; every object belongs to the caller's tenant). Errors are `{ error: { code, message, details } }`.",
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+          bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        },
+      },
+      security: [{ apiKey: [] }, { bearer: [] }],
+      tags: [
+        { name: "sagas", description: "Start, list, inspect, cancel and retry sagas" },
+        { name: "health", description: "Probes and metrics (no credentials needed)" },
+      ],
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) =>
+        typeof json.$id === "string" ? json.$id : `def-${i}`,
+    },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    uiConfig: { docExpansion: "list", deepLinking: true },
+  });
+  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, () =>
+    app.swagger(),
+  );
+
+  const authenticator = createAuthenticator(config);
+  app.decorateRequest("principal", null);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-correlation-id", request.id);
+    const isPublic = request.routeOptions.config.public === true || request.url.startsWith("/docs");
+    if (isPublic || request.is404) return;
+    request.principal = await authenticator.authenticate(request);
+  });
+
+  await app.register(rateLimit, {
+    hook: "preHandler",
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) =>
+      request.principal ? `${request.principal.tenantId}:${request.principal.subject}` : request.ip,
+    allowList: (request) => request.routeOptions.config.public === true,
+  });
+
+  healthRoutes(app, deps.orchestrator, deps.health);
+  metricsRoutes(app, deps.metrics);
+  sagaRoutes(app, deps.orchestrator);
+  return app;
+}

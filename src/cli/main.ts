@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { loadConfig, ConfigError } from "../config/config.js";
+import { createOrchestrator } from "../create-orchestrator.js";
+import { demoOrderSaga } from "../definitions/demo-order.js";
+import type { SagaDefinition } from "../engine/definition.js";
+import { createService, sagaDefaults } from "../service.js";
+import { PgliteStore } from "../store/pglite-store.js";
+import { PostgresStore } from "../store/postgres-store.js";
+import { createLogger } from "../telemetry/logger.js";
+import { CliError, request, type ClientOptions } from "./client.js";
+import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
+
+const USAGE = `usage: saga <command> [options]
+
+Service (configured by environment variables, see README):
+  serve                          run the HTTP API and a worker (PORT, default 8008)
+  worker                         run a worker without HTTP (scale-out on a shared PostgreSQL)
+  migrate                        apply database migrations and exit
+
+Client (talks to a running service):
+  start <type> [--input JSON] [--idempotency-key KEY] [--version N]
+  list [--status S] [--type T] [--limit N] [--cursor C] [--attr name=value]…
+  show <id>                      steps, compensations and a timeline of events
+  cancel <id>
+  retry <id>
+
+Client options:
+  --url URL        service URL (default $SAGA_URL or http://127.0.0.1:8008)
+  --api-key KEY    sent as X-API-Key (default $API_KEY)
+  --json           print the raw JSON answer
+  -h, --help`;
+
+const options = {
+  url: { type: "string" },
+  "api-key": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  input: { type: "string" },
+  "idempotency-key": { type: "string" },
+  version: { type: "string" },
+  status: { type: "string" },
+  type: { type: "string" },
+  limit: { type: "string" },
+  cursor: { type: "string" },
+  attr: { type: "string", multiple: true },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message.split(/\n|\. /)[0]} (saga --help for usage)`, 2);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === "help") {
+    process.stdout.write(USAGE + "\n");
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const client: ClientOptions = {
+    url: values.url ?? process.env.SAGA_URL ?? "http://127.0.0.1:8008",
+    apiKey: values["api-key"] ?? process.env.API_KEY,
+  };
+  const print = (json: unknown, human: () => string) =>
+    process.stdout.write((values.json ? JSON.stringify(json, null, 2) : human()) + "\n");
+  const one = (what: string) => {
+    if (rest.length !== 1)
+      throw new CliError(`${command} needs exactly one ${what} (saga --help for usage)`, 2);
+    return encodeURIComponent(rest[0]!);
+  };
+
+  switch (command) {
+    case "serve":
+      return serve();
+    case "worker":
+      return worker();
+    case "migrate":
+      return migrateOnly();
+    case "start": {
+      const type = rest[0];
+      if (!type || rest.length > 1)
+        throw new CliError("start needs exactly one saga type (saga --help for usage)", 2);
+      let input: unknown = null;
+      if (values.input !== undefined) {
+        try {
+          input = JSON.parse(values.input);
+        } catch {
+          throw new CliError('--input must be JSON, e.g. --input \'{"order_id":"o-1"}\'', 2);
+        }
+      }
+      const version = values.version === undefined ? undefined : Number(values.version);
+      if (version !== undefined && (!Number.isInteger(version) || version < 1))
+        throw new CliError("--version must be a positive integer", 2);
+      const saga = await request<SagaView>(client, "POST", "sagas/start", {
+        saga_type: type,
+        input,
+        ...(values["idempotency-key"] ? { idempotency_key: values["idempotency-key"] } : {}),
+        ...(version ? { version } : {}),
+      });
+      print(
+        saga,
+        () =>
+          `started ${sagaLine(saga)}\nwatch it: curl -N ${client.url}/sagas/${saga.saga_id}/stream`,
+      );
+      return 0;
+    }
+    case "list": {
+      if (rest.length > 0) throw new CliError("list takes no positional arguments", 2);
+      const query = new URLSearchParams();
+      if (values.status) query.set("status", values.status);
+      if (values.type) query.set("saga_type", values.type);
+      if (values.limit) query.set("limit", values.limit);
+      if (values.cursor) query.set("cursor", values.cursor);
+      for (const pair of values.attr ?? []) {
+        const eq = pair.indexOf("=");
+        if (eq < 1)
+          throw new CliError(`--attr must be name=value (got ${JSON.stringify(pair)})`, 2);
+        query.set(pair.slice(0, eq), pair.slice(eq + 1));
+      }
+      const page = await request<{ items: SagaView[]; next_cursor: string | null }>(
+        client,
+        "GET",
+        `sagas/?${query.toString()}`,
+      );
+      print(page, () =>
+        [
+          ...page.items.map(sagaLine),
+          page.items.length === 0 ? "no sagas" : "",
+          page.next_cursor ? `more: saga list --cursor ${page.next_cursor}` : "",
+        ]
+          .filter(Boolean)
+          .join("\n"),
+      );
+      return 0;
+    }
+    case "show": {
+      const id = one("saga id");
+      const [saga, steps, events] = await Promise.all([
+        request<SagaView>(client, "GET", `sagas/${id}`),
+        request<{ steps: StepView[] }>(client, "GET", `sagas/${id}/steps`),
+        request<{ events: EventView[] }>(client, "GET", `sagas/${id}/events`),
+      ]);
+      print({ saga, steps: steps.steps, events: events.events }, () =>
+        timeline(saga, steps.steps, events.events),
+      );
+      return 0;
+    }
+    case "cancel":
+    case "retry": {
+      const saga = await request<SagaView>(client, "POST", `sagas/${one("saga id")}/${command}`);
+      print(saga, () => `${command === "cancel" ? "cancelling" : "retrying"} ${sagaLine(saga)}`);
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown command ${JSON.stringify(command)} (saga --help for usage)`, 2);
+  }
+}
+
+function serviceSagas(config: ReturnType<typeof loadConfig>): SagaDefinition<never, never>[] {
+  return [demoOrderSaga(sagaDefaults(config))];
+}
+
+async function serve(): Promise<number> {
+  const config = loadConfig();
+  const service = await createService(config, { sagas: serviceSagas(config) });
+  const address = await service.app.listen({ port: config.port, host: config.host });
+  service.app.log.info(
+    {
+      address,
+      store: config.databaseUrl ? "postgres" : `pglite ${config.dataDir}`,
+      docs: `${address}/docs`,
+    },
+    `saga-orchestrator listening on ${address} (API docs: ${address}/docs)`,
+  );
+  return untilSignal(() => service.close());
+}
+
+async function worker(): Promise<number> {
+  const config = loadConfig();
+  if (!config.databaseUrl) {
+    throw new CliError(
+      "saga worker needs DATABASE_URL: workers share a PostgreSQL (embedded PGlite belongs to one process)",
+      2,
+    );
+  }
+  const logger = createLogger(config.logLevel);
+  const orchestrator = await createOrchestrator({
+    sagas: serviceSagas(config),
+    databaseUrl: config.databaseUrl,
+    leaseMs: config.leaseSeconds * 1000,
+    maxConcurrentSagas: config.workerConcurrency,
+    logger,
+  });
+  logger.info({ workerId: orchestrator.workerId }, "saga worker running");
+  return untilSignal(() => orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 }));
+}
+
+async function migrateOnly(): Promise<number> {
+  const config = loadConfig();
+  const store = config.databaseUrl
+    ? new PostgresStore({ connectionString: config.databaseUrl })
+    : await PgliteStore.open({ dataDir: config.dataDir });
+  try {
+    await store.migrate();
+  } finally {
+    await store.close();
+  }
+  process.stdout.write(
+    `migrated ${config.databaseUrl ? "PostgreSQL" : `PGlite in ${config.dataDir}`}\n`,
+  );
+  return 0;
+}
+
+/** Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal exits at once). */
+function untilSignal(shutdown: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      process.stderr.write(`received ${signal}: finishing running steps, then exiting\n`);
+      shutdown().then(
+        () => resolve(0),
+        (error: unknown) => {
+          process.stderr.write(`shutdown failed: ${(error as Error).message}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`saga: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`saga: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`saga: ${(error as Error).message ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,135 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { SagaEvent } from "../core/events.js";
+import type { SagaState } from "../core/state.js";
+import type { CommitListener } from "../engine/observer.js";
+
+/**
+ * Prometheus metrics of the sagas this process writes. Names follow the seeds' Grafana panels and
+ * alert rules; every series has `saga_type`. In a fleet, sum over instances (each counts its own).
+ */
+export class SagaMetrics {
+  readonly registry = new Registry();
+  readonly started = new Counter({
+    name: "saga_started_total",
+    help: "Sagas started.",
+    labelNames: ["saga_type"],
+    registers: [this.registry],
+  });
+  readonly completed = new Counter({
+    name: "saga_completed_total",
+    help: "Sagas completed.",
+    labelNames: ["saga_type"],
+    registers: [this.registry],
+  });
+  readonly failed = new Counter({
+    name: "saga_failed_total",
+    help: "Sagas whose forward path did not complete (reason: step_failed, cancelled, timed_out, paused).",
+    labelNames: ["saga_type", "reason"],
+    registers: [this.registry],
+  });
+  readonly compensated = new Counter({
+    name: "saga_compensated_total",
+    help: "Sagas fully compensated.",
+    labelNames: ["saga_type", "reason"],
+    registers: [this.registry],
+  });
+  readonly needsAttention = new Counter({
+    name: "saga_needs_attention_total",
+    help: "Sagas stopped in failed: a compensation failed for good, or a paused failure (needs an operator).",
+    labelNames: ["saga_type", "phase"],
+    registers: [this.registry],
+  });
+  readonly compensations = new Counter({
+    name: "saga_compensation_executed_total",
+    help: "Compensation attempts, by outcome (success, failure).",
+    labelNames: ["saga_type", "step_name", "outcome"],
+    registers: [this.registry],
+  });
+  readonly stepFailed = new Counter({
+    name: "saga_step_failed_total",
+    help: "Failed step attempts, by error code.",
+    labelNames: ["saga_type", "step_name", "error_type"],
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: "saga_duration_seconds",
+    help: "Time from start to completed, compensated or failed.",
+    labelNames: ["saga_type", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+  readonly stepDuration = new Histogram({
+    name: "saga_step_duration_seconds",
+    help: "Duration of step attempts, by outcome (completed, failed, aborted).",
+    labelNames: ["saga_type", "step_name", "outcome"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  constructor(countActive: () => Promise<{ name: string; count: number }[]>) {
+    const registry = this.registry;
+    new Gauge({
+      name: "saga_running_current",
+      help: "Sagas running or compensating now (read from the store at scrape time, all instances).",
+      labelNames: ["saga_type"],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const { name, count } of await countActive()) this.set({ saga_type: name }, count);
+      },
+    });
+    collectDefaultMetrics({ register: registry });
+  }
+
+  /** The commit listener that feeds these metrics. */
+  readonly listener: CommitListener = (state, events) => {
+    for (const event of events) this.record(state, event);
+  };
+
+  private record(state: SagaState, e: SagaEvent): void {
+    const saga_type = state.name;
+    const seconds = (from: number | null | undefined) =>
+      from == null ? null : Math.max(0, (e.at - from) / 1000);
+    switch (e.type) {
+      case "SagaStarted":
+        this.started.inc({ saga_type });
+        break;
+      case "StepCompleted":
+      case "StepFailed":
+      case "StepAborted": {
+        const outcome =
+          e.type === "StepCompleted" ? "completed" : e.type === "StepFailed" ? "failed" : "aborted";
+        const took = seconds(state.steps[e.step]?.startedAt);
+        if (took !== null)
+          this.stepDuration.observe({ saga_type, step_name: e.step, outcome }, took);
+        if (e.type === "StepFailed")
+          this.stepFailed.inc({ saga_type, step_name: e.step, error_type: e.error.code });
+        break;
+      }
+      case "StepCompensated":
+        this.compensations.inc({ saga_type, step_name: e.step, outcome: "success" });
+        break;
+      case "StepCompensationFailed":
+        this.compensations.inc({ saga_type, step_name: e.step, outcome: "failure" });
+        break;
+      case "SagaCompensationStarted":
+        this.failed.inc({ saga_type, reason: e.reason });
+        break;
+      case "SagaCompleted":
+        this.completed.inc({ saga_type });
+        this.duration.observe({ saga_type, status: "completed" }, seconds(state.startedAt) ?? 0);
+        break;
+      case "SagaCompensated":
+        this.compensated.inc({ saga_type, reason: state.reason ?? "step_failed" });
+        this.duration.observe({ saga_type, status: "compensated" }, seconds(state.startedAt) ?? 0);
+        break;
+      case "SagaFailed":
+        if (e.phase === "forward") this.failed.inc({ saga_type, reason: "paused" });
+        this.needsAttention.inc({ saga_type, phase: e.phase });
+        this.duration.observe({ saga_type, status: "failed" }, seconds(state.startedAt) ?? 0);
+        break;
+      default:
+        break;
+    }
+  }
+}
