@@ -5,6 +5,7 @@ import { createOrchestrator } from "./create-orchestrator.js";
 import { demoOrderSaga, type SagaDefaults } from "./definitions/demo-order.js";
 import type { SagaDefinition } from "./engine/definition.js";
 import type { Orchestrator } from "./engine/orchestrator.js";
+import type { Store } from "./engine/store-port.js";
 import { SagaMetrics } from "./telemetry/metrics.js";
 import { createLogger } from "./telemetry/logger.js";
 
@@ -33,14 +34,19 @@ export async function createService(
   options: {
     sagas?: readonly SagaDefinition<never, never>[];
     logger?: boolean;
-    http?: boolean;
+    /** A store of your own instead of the one the config names (tests; left open on close). */
+    store?: Store;
   } = {},
 ): Promise<Service> {
   const logger = createLogger(options.logger === false ? "silent" : config.logLevel);
   const sagas = options.sagas ?? [demoOrderSaga(sagaDefaults(config))];
   const orchestrator = await createOrchestrator({
     sagas,
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }),
+    ...(options.store
+      ? { store: options.store }
+      : config.databaseUrl
+        ? { databaseUrl: config.databaseUrl }
+        : { dataDir: config.dataDir }),
     leaseMs: config.leaseSeconds * 1000,
     maxConcurrentSagas: config.workerConcurrency,
     logger,

@@ -13,6 +13,7 @@ export const systemClock: Clock = { now: () => Date.now() };
  */
 export class CalibratedClock implements Clock {
   private offset = 0;
+  private last = 0;
   constructor(private readonly local: Clock = systemClock) {}
 
   /** `dbNow` read from the database; `sentAt`/`receivedAt` local times around the read. */
@@ -20,7 +21,10 @@ export class CalibratedClock implements Clock {
     this.offset = dbNow - (sentAt + receivedAt) / 2;
   }
 
+  /** Never goes back, even when a new calibration moves the offset back a little. */
   now(): number {
-    return Math.round(this.local.now() + this.offset);
+    const now = Math.round(this.local.now() + this.offset);
+    this.last = Math.max(this.last, now);
+    return this.last;
   }
 }
