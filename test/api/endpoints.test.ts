@@ -10,15 +10,15 @@ import { eventually, untilAborted } from "../helpers/engine.js";
 import { storeKinds } from "../helpers/stores.js";
 
 let undoBroken = true;
-const sagas = [
-  demoOrderSaga() as SagaDefinition<never, never>,
+const sagas: SagaDefinition<never, never>[] = [
+  demoOrderSaga(),
   defineSaga({
     name: "slow",
     steps: [
       { name: "first", action: () => "ok", compensate: () => undefined },
       { name: "wait", action: async (_ctx, { signal }) => untilAborted(signal) },
     ],
-  }) as SagaDefinition<never, never>,
+  }),
   defineSaga({
     name: "flaky_undo",
     steps: [
@@ -37,7 +37,7 @@ const sagas = [
         },
       },
     ],
-  }) as SagaDefinition<never, never>,
+  }),
 ];
 
 describe.each(storeKinds())("HTTP API endpoints: $name", (kind) => {
