@@ -91,7 +91,8 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
     }
     const claimed = payload[config.jwt.rolesClaim];
     const roles = (Array.isArray(claimed) ? claimed : [claimed]).filter(
-      (r): r is Role => typeof r === "string" && r in RANK,
+      // Object.hasOwn, not `in`: "constructor" or "toString" must not pass for a role.
+      (r): r is Role => typeof r === "string" && Object.hasOwn(RANK, r),
     );
     if (roles.length === 0)
       throw new HttpError(
@@ -131,7 +132,8 @@ export function requireRole(role: Role) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const principal = request.principal;
     if (!principal) throw new HttpError(401, "UNAUTHORIZED", "authentication required");
-    if (RANK[principal.role] < RANK[role]) {
+    const rank = Object.hasOwn(RANK, principal.role) ? RANK[principal.role] : 0;
+    if (rank < RANK[role]) {
       throw new HttpError(
         403,
         "FORBIDDEN",

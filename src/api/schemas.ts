@@ -89,7 +89,9 @@ export const ListSagasQuery = Type.Object(
     saga_type: Type.Optional(Type.String({ description: "Comma-separated saga types." })),
     created_after: Type.Optional(Type.String({ format: "date-time" })),
     created_before: Type.Optional(Type.String({ format: "date-time" })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+    limit: Type.Optional(
+      Type.String({ pattern: "^(1000|[1-9][0-9]{0,2})$", description: "1 to 1000 (default 50)" }),
+    ),
     cursor: Type.Optional(Type.String({ maxLength: 500 })),
   },
   {

@@ -8,7 +8,7 @@ import type { ServiceConfig } from "../config/config.js";
 import type { Orchestrator } from "../engine/orchestrator.js";
 import type { SagaMetrics } from "../telemetry/metrics.js";
 import { createAuthenticator } from "./auth.js";
-import { installErrorHandlers } from "./http-errors.js";
+import { errorBody, installErrorHandlers } from "./http-errors.js";
 import { healthRoutes, type HealthInfo } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { sagaRoutes } from "./routes/sagas.js";
@@ -42,18 +42,29 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestIdHeader: "x-correlation-id",
     logController: new LogController({ requestIdLogLabel: "correlationId" }),
     genReqId: () => randomUUID(),
+    // No type coercion: a body's "version": "1" is a 400, not a 1 (query numbers are parsed by routes).
     ajv: {
       customOptions: {
         removeAdditional: false,
-        coerceTypes: "array",
+        coerceTypes: false,
         useDefaults: true,
         allErrors: true,
       },
+    },
+    // Router-level errors (too-long URL, bad percent-encoding) answer in our JSON shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      const raw = reply as unknown as { status(code: number): { send(body: unknown): void } };
+      raw
+        .status(status)
+        .send(errorBody(status === 414 ? "URI_TOO_LONG" : "BAD_REQUEST", error.message));
     },
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
   installErrorHandlers(app);
+  // Only JSON bodies: text/plain would otherwise reach validation and answer 400 instead of 415.
+  app.removeContentTypeParser("text/plain");
   app.addSchema(ErrorSchema);
   app.addSchema(SagaSchema);
 

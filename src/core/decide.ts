@@ -1,5 +1,6 @@
 import { ErrorCodes, errorInfo, type ErrorInfo } from "./errors.js";
-import type { EventDraft } from "./events.js";
+import type { Json } from "./json.js";
+import type { CompensationReason, EventDraft } from "./events.js";
 import type { SagaPlan, StepPlan } from "./plan.js";
 import { retryAt } from "./retry.js";
 import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
@@ -16,8 +17,8 @@ export type Decision =
   | { type: "abort"; error: ErrorInfo }
   /** Wait for an in-flight attempt to finish (or until `wakeAt`, for a retry due meanwhile). */
   | { type: "await"; wakeAt: number | null }
-  /** Nothing in flight and nothing due: sleep until `wakeAt` (a durable timer). */
-  | { type: "sleep"; wakeAt: number }
+  /** Nothing in flight and nothing due: sleep until `wakeAt` (a durable timer; null = until a signal). */
+  | { type: "sleep"; wakeAt: number | null }
   /** Nothing to do: the saga ended, or it waits for an operator. */
   | { type: "idle" };
 
@@ -30,6 +31,16 @@ export interface DecideInput {
   cancelRequested: boolean;
   /** Evaluates a conditional step's `when`; called only for steps the saga has just reached. */
   evaluate: (step: string) => boolean;
+  /** Signals delivered to suspended steps and not yet consumed, by step name. */
+  signals?: ReadonlyMap<string, Signal>;
+}
+
+/** A delivery to a suspended step: an event it waited for, or the end of its child saga. */
+export interface Signal {
+  id: string;
+  payload: Json;
+  /** Set when the delivery means failure (e.g. the child saga did not complete). */
+  error: ErrorInfo | null;
 }
 
 const cancelledError = (): ErrorInfo =>
@@ -76,7 +87,7 @@ export function decide(plan: SagaPlan, state: SagaState, input: DecideInput): De
   return decideForward(plan, state, input);
 }
 
-function compensate(reason: "step_failed" | "cancelled" | "timed_out", error: ErrorInfo): Decision {
+function compensate(reason: CompensationReason, error: ErrorInfo): Decision {
   return { type: "append", event: { type: "SagaCompensationStarted", reason, error } };
 }
 
@@ -110,17 +121,19 @@ function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): De
 
     const starts: { step: string; attempt: number }[] = [];
     let wakeAt: number | null = null;
+    let waitingForSignal = false;
     for (const plan of steps) {
       const s = stepState(state, plan.name);
       const next = nextForwardAttempt(plan, s, input);
       if (next.kind === "append") return { type: "append", event: next.event };
       if (next.kind === "start") starts.push({ step: plan.name, attempt: next.attempt });
       if (next.kind === "wait") wakeAt = wakeAt === null ? next.at : Math.min(wakeAt, next.at);
+      if (next.kind === "signal") waitingForSignal = true;
     }
     if (starts.length > 0) return { type: "start", phase: "forward", attempts: starts };
     wakeAt = withDeadline(wakeAt, state.deadlineAt);
     if (steps.some((s) => input.inFlight.has(s.name))) return { type: "await", wakeAt };
-    if (wakeAt !== null) return { type: "sleep", wakeAt };
+    if (wakeAt !== null || waitingForSignal) return { type: "sleep", wakeAt };
     return { type: "idle" }; // unreachable for a consistent state; never spin
   }
   return { type: "append", event: { type: "SagaCompleted" } };
@@ -134,6 +147,7 @@ type StepNext =
   | { kind: "append"; event: EventDraft }
   | { kind: "start"; attempt: number }
   | { kind: "wait"; at: number }
+  | { kind: "signal" }
   | { kind: "none" };
 
 function nextForwardAttempt(plan: StepPlan, s: StepState, input: DecideInput): StepNext {
@@ -164,9 +178,44 @@ function nextForwardAttempt(plan: StepPlan, s: StepState, input: DecideInput): S
       return s.retryAt <= input.now
         ? { kind: "start", attempt: s.attempts + 1 }
         : { kind: "wait", at: s.retryAt };
+    case "suspended":
+      return resumeSuspended(plan.name, s, input);
     default:
       return { kind: "none" };
   }
+}
+
+function resumeSuspended(step: string, s: StepState, input: DecideInput): StepNext {
+  const signal = input.signals?.get(step);
+  if (signal) {
+    const event: EventDraft = signal.error
+      ? { type: "StepFailed", step, attempt: s.attempts, error: signal.error, retryAt: null }
+      : {
+          type: "StepCompleted",
+          step,
+          attempt: s.attempts,
+          result: signal.payload,
+          signalId: signal.id,
+        };
+    return { kind: "append", event };
+  }
+  if (s.suspendedUntil !== null && s.suspendedUntil <= input.now) {
+    const event: EventDraft = s.waitFor
+      ? {
+          type: "StepFailed",
+          step,
+          attempt: s.attempts,
+          error: errorInfo(
+            ErrorCodes.WAIT_TIMEOUT,
+            `no ${s.waitFor.topic} with ${s.waitFor.path} = ${s.waitFor.key} arrived in time`,
+            false,
+          ),
+          retryAt: null,
+        }
+      : { type: "StepCompleted", step, attempt: s.attempts, result: null };
+    return { kind: "append", event };
+  }
+  return s.suspendedUntil !== null ? { kind: "wait", at: s.suspendedUntil } : { kind: "signal" };
 }
 
 function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {

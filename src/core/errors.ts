@@ -21,6 +21,12 @@ export const ErrorCodes = {
   NON_ERROR_THROWN: "SAGA_NON_ERROR_THROWN",
   /** The process running a step died; the attempt is counted and the step re-run. */
   WORKER_LOST: "SAGA_WORKER_LOST",
+  /** A `wait` step's timeout passed before the event it waited for arrived. */
+  WAIT_TIMEOUT: "SAGA_WAIT_TIMEOUT",
+  /** A child saga (a `saga` step) did not complete: it compensated or failed. */
+  CHILD_SAGA_FAILED: "SAGA_CHILD_FAILED",
+  /** Someone asked to undo a completed saga (`compensate`, or its parent compensating). */
+  COMPENSATION_REQUESTED: "SAGA_COMPENSATION_REQUESTED",
   /** A parallel branch was aborted because a sibling branch failed for good. */
   SIBLING_FAILED: "SAGA_SIBLING_FAILED",
   /** The definition given to `defineSaga` is invalid. */

@@ -6,10 +6,34 @@ export const CompensationReasons = {
   stepFailed: "step_failed",
   cancelled: "cancelled",
   timedOut: "timed_out",
+  /** An operator (or the parent of a child saga) asked to undo a completed saga. */
+  requested: "requested",
 } as const;
 export type CompensationReason = (typeof CompensationReasons)[keyof typeof CompensationReasons];
 
 export type FailedPhase = "forward" | "compensation";
+
+/** What a suspended step waits for: an event of type `topic` whose value at `path` equals `key`. */
+export interface WaitSpec {
+  topic: string;
+  /** Dot path into the event (e.g. `data.orderId`). */
+  path: string;
+  key: string;
+}
+
+/** A domain event a step publishes; written to the outbox in the same commit as the step's outcome. */
+export interface OutboxMessage {
+  id: string;
+  type: string;
+  key: string | null;
+  data: Json;
+}
+
+/** A saga started by a step of another saga; its end is signalled to that step. */
+export interface ParentRef {
+  sagaId: string;
+  step: string;
+}
 
 /**
  * Everything that happens to a saga is one of these events, appended to its stream in order.
@@ -31,9 +55,34 @@ export type SagaEvent =
       correlationId?: string | null;
       /** Business keys recorded for search, e.g. `{ orderId: "o-1" }` (absent in old streams). */
       attributes?: JsonObject;
+      /** The saga step that started this saga as its child (absent: a top-level saga). */
+      parent?: ParentRef | null;
     }
   | { type: "StepStarted"; at: number; step: string; attempt: number }
-  | { type: "StepCompleted"; at: number; step: string; attempt: number; result: Json }
+  | {
+      type: "StepCompleted";
+      at: number;
+      step: string;
+      attempt: number;
+      result: Json;
+      /** The inbox signal that resumed a suspended step (consumed by this commit). */
+      signalId?: string;
+      /** Events the step publishes, written to the outbox with this event. */
+      publish?: OutboxMessage[];
+    }
+  /**
+   * The step waits without holding a worker: until `until` (a durable timer; null = no timer),
+   * and/or for a signal (`wait`). A signal completes it (or fails it, for a failed child saga);
+   * the timer completes a plain sleep and fails a wait with SAGA_WAIT_TIMEOUT.
+   */
+  | {
+      type: "StepSuspended";
+      at: number;
+      step: string;
+      attempt: number;
+      until: number | null;
+      wait: WaitSpec | null;
+    }
   /** `retryAt` null: the step failed for good. */
   | {
       type: "StepFailed";

@@ -31,6 +31,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       idempotencyKey: event.idempotencyKey,
       correlationId: event.correlationId ?? null,
       attributes: event.attributes ?? {},
+      parent: event.parent ?? null,
       deadlineAt: event.deadlineAt,
       startedAt: event.at,
       updatedAt: event.at,
@@ -58,12 +59,17 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
         endedAt: null,
       });
       break;
+    case "StepSuspended":
+      step(event.step, { status: "suspended", suspendedUntil: event.until, waitFor: event.wait });
+      break;
     case "StepCompleted":
       step(event.step, {
         status: "completed",
         result: event.result,
         error: null,
         endedAt: event.at,
+        suspendedUntil: null,
+        waitFor: null,
       });
       next.completionOrder = [...state.completionOrder, event.step];
       break;
@@ -73,10 +79,19 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
         error: event.error,
         retryAt: event.retryAt,
         endedAt: event.at,
+        suspendedUntil: null,
+        waitFor: null,
       });
       break;
     case "StepAborted":
-      step(event.step, { status: "aborted", error: event.error, retryAt: null, endedAt: event.at });
+      step(event.step, {
+        status: "aborted",
+        error: event.error,
+        retryAt: null,
+        endedAt: event.at,
+        suspendedUntil: null,
+        waitFor: null,
+      });
       break;
     case "StepSkipped":
       step(event.step, { status: "skipped", startedAt: event.at, endedAt: event.at });
@@ -86,6 +101,18 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       next.endedAt = event.at;
       break;
     case "SagaCompensationStarted":
+      // Suspended steps stop waiting: they did not complete, so they are not compensated.
+      for (const [name, s] of Object.entries(state.steps)) {
+        if (s.status === "suspended") {
+          step(name, {
+            status: "aborted",
+            error: event.error,
+            endedAt: event.at,
+            suspendedUntil: null,
+            waitFor: null,
+          });
+        }
+      }
       next.status = "compensating";
       next.reason = event.reason;
       next.error = event.error;
@@ -139,7 +166,12 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
 
 /** Refuses events that cannot follow the state: a stream that says them was corrupted or forged. */
 function assertFits(state: SagaState, event: Exclude<SagaEvent, { type: "SagaStarted" }>): void {
+  const undoRequested =
+    state.status === "completed" &&
+    event.type === "SagaCompensationStarted" &&
+    event.reason === "requested";
   if (
+    !undoRequested &&
     event.type !== "SagaRetried" &&
     (state.status === "completed" || state.status === "compensated")
   ) {
@@ -157,10 +189,19 @@ function assertFits(state: SagaState, event: Exclude<SagaEvent, { type: "SagaSta
       if (step && !["pending", "running", "failed"].includes(step.status))
         fail(`the step is ${step.status}`);
       break;
+    case "StepSuspended":
+      if (step && (step.status !== "running" || step.attempts !== event.attempt))
+        fail(
+          `attempt ${event.attempt} is not running (step ${step.status}, attempt ${step.attempts})`,
+        );
+      break;
     case "StepCompleted":
     case "StepFailed":
     case "StepAborted":
-      if (step && (step.status !== "running" || step.attempts !== event.attempt))
+      if (
+        step &&
+        (!["running", "suspended"].includes(step.status) || step.attempts !== event.attempt)
+      )
         fail(
           `attempt ${event.attempt} is not running (step ${step.status}, attempt ${step.attempts})`,
         );

@@ -1,5 +1,5 @@
 import type { ErrorInfo } from "./errors.js";
-import type { CompensationReason, FailedPhase } from "./events.js";
+import type { CompensationReason, FailedPhase, ParentRef, WaitSpec } from "./events.js";
 import type { Json, JsonObject } from "./json.js";
 
 export const SagaStatuses = {
@@ -17,6 +17,7 @@ export const TERMINAL_STATUSES: readonly SagaStatus[] = ["completed", "compensat
 export type StepStatus =
   | "pending"
   | "running"
+  | "suspended"
   | "completed"
   | "failed"
   | "aborted"
@@ -37,6 +38,9 @@ export interface StepState {
   retryAt: number | null;
   startedAt: number | null;
   endedAt: number | null;
+  /** While suspended: the durable timer (null = none) and what the step waits for. */
+  suspendedUntil: number | null;
+  waitFor: WaitSpec | null;
   compensationAttempts: number;
   compensationAttemptBase: number;
   compensationError: ErrorInfo | null;
@@ -59,6 +63,8 @@ export interface SagaState {
   idempotencyKey: string | null;
   correlationId: string | null;
   attributes: JsonObject;
+  /** The step of another saga that started this one, or null. */
+  parent: ParentRef | null;
   deadlineAt: number | null;
   startedAt: number;
   updatedAt: number;
@@ -79,6 +85,8 @@ export const PENDING_STEP: StepState = Object.freeze({
   retryAt: null,
   startedAt: null,
   endedAt: null,
+  suspendedUntil: null,
+  waitFor: null,
   compensationAttempts: 0,
   compensationAttemptBase: 0,
   compensationError: null,

@@ -1,8 +1,11 @@
 import { ErrorCodes, errorInfo, toErrorInfo, type ErrorInfo } from "../core/errors.js";
+import type { OutboxMessage, WaitSpec } from "../core/events.js";
 import { toJson, type Json } from "../core/json.js";
+import { Emit, Suspend } from "./directives.js";
 
 export type AttemptOutcome =
-  | { kind: "ok"; result: Json }
+  | { kind: "ok"; result: Json; publish?: OutboxMessage[] }
+  | { kind: "suspend"; until: number | null; wait: WaitSpec | null }
   | { kind: "error"; error: ErrorInfo }
   | { kind: "aborted"; reason: unknown };
 
@@ -47,8 +50,28 @@ export function runAttempt(
     }
     Promise.resolve(pending).then(
       (value) => {
-        const json = toJson(value);
-        if (json.ok) return settle({ kind: "ok", result: json.value });
+        if (value instanceof Suspend)
+          return settle({ kind: "suspend", until: value.until, wait: value.wait });
+        const emitted = value instanceof Emit ? value : null;
+        const json = toJson(emitted ? emitted.result : value);
+        const messages = emitted ? toJson(emitted.messages) : null;
+        if (messages && !messages.ok) {
+          return settle({
+            kind: "error",
+            error: errorInfo(
+              ErrorCodes.STEP_RESULT_NOT_JSON,
+              `a published event is not JSON: ${messages.problem} at ${messages.path}`,
+              false,
+            ),
+          });
+        }
+        if (json.ok) {
+          return settle(
+            emitted
+              ? { kind: "ok", result: json.value, publish: [...emitted.messages] }
+              : { kind: "ok", result: json.value },
+          );
+        }
         settle({
           kind: "error",
           error: errorInfo(

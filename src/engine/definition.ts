@@ -1,5 +1,7 @@
 import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
+import type { Suspend } from "./directives.js";
+import type { StepDirectives } from "./step-directives.js";
 import {
   DEFAULT_RETRY_POLICY,
   validatePlan,
@@ -11,7 +13,7 @@ import {
 } from "../core/plan.js";
 
 /** What a step's action, compensation and condition see. */
-export interface StepContext<TInput = Json, TResults = AnyResults> {
+export interface StepContext<TInput = Json, TResults = AnyResults> extends StepDirectives {
   sagaId: string;
   sagaName: string;
   tenantId: string;
@@ -33,6 +35,15 @@ export interface StepContext<TInput = Json, TResults = AnyResults> {
   signal: AbortSignal;
   /** The correlation id of the request that started the saga (for your logs and outgoing calls). */
   correlationId: string | null;
+  /**
+   * Starts a child saga (idempotent: `sagaId:step` is its key) and returns the directive that
+   * suspends this step until the child ends. The step's result is `{ sagaId, status, results }`;
+   * a child that does not complete fails the step (SAGA_CHILD_FAILED).
+   * @example action: (ctx) => ctx.startChild("airtable_integration", { baseId: ctx.input.baseId })
+   */
+  startChild(type: string, input: Json, options?: { version?: number }): Promise<Suspend>;
+  /** Undoes a completed child saga (its compensations, in reverse) and waits until that is done. */
+  compensateChild(sagaId: string): Promise<void>;
 }
 
 // A saga's results are whatever its steps returned; the definition's type parameter narrows it.
@@ -59,7 +70,10 @@ export interface StepDefinition<TInput = Json, TResults = AnyResults> {
   compensate?: StepFunction<TInput, TResults>;
   /** Evaluated once when the saga reaches the step; false skips it (and its compensation). */
   when?: (
-    ctx: Omit<StepContext<TInput, TResults>, "signal" | "attempt" | "idempotencyKey">,
+    ctx: Omit<
+      StepContext<TInput, TResults>,
+      "signal" | "attempt" | "idempotencyKey" | keyof StepDirectives
+    >,
   ) => boolean;
   /** Time limit of one attempt; on expiry the signal is aborted and the attempt counts as failed. */
   timeoutMs?: number;

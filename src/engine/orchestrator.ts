@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCodes, SagaError, toErrorInfo } from "../core/errors.js";
-import type { SagaEvent } from "../core/events.js";
+import type { ParentRef, SagaEvent } from "../core/events.js";
 import { toJson } from "../core/json.js";
 import { applyEvent } from "../core/reducer.js";
 import type { SagaState } from "../core/state.js";
@@ -52,6 +52,8 @@ export interface OrchestratorOptions {
   commitConcurrency?: number;
   /** How often `result()` reads the store for a saga run by another process. Default 250 ms. */
   resultPollMs?: number;
+  /** Write lifecycle events (saga.started, saga.completed…) to the outbox for the bus. Default false. */
+  outbox?: boolean;
   /** Close the store in `close()` (default true; false when the store is shared). */
   closeStore?: boolean;
   logger?: Logger;
@@ -133,6 +135,35 @@ export class Orchestrator {
       create: (s) => creates.submit(s),
       commit: (c) => commits.submit(c),
       draining: () => this.closing,
+      outbox: options.outbox ?? false,
+      loadSignals: (sagaId) => this.store.getSignals(sagaId),
+      startChild: async (parent, state, type, input, version) => {
+        const handle = await this.startSaga(type, input, {
+          tenantId: state.tenantId,
+          idempotencyKey: `${parent.sagaId}:${parent.step}`,
+          ...(state.correlationId ? { correlationId: state.correlationId } : {}),
+          ...(version !== undefined ? { version } : {}),
+          parent,
+        });
+        return handle.sagaId;
+      },
+      compensateChild: async (tenantId, sagaId, signal) => {
+        const child = await this.get(sagaId, { tenantId });
+        if (!child || child.status !== "completed") return; // nothing completed to undo
+        await this.compensate(sagaId, { tenantId });
+        const result = await Promise.race([
+          this.waitForResult(tenantId, sagaId),
+          new Promise<never>((_, reject) =>
+            signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }),
+          ),
+        ]);
+        if (result.status !== "compensated") {
+          throw new SagaError(
+            ErrorCodes.CHILD_SAGA_FAILED,
+            `child saga ${sagaId} could not be compensated: it is ${result.status}`,
+          );
+        }
+      },
       committed: (state, events) => {
         for (const listener of this.listeners) {
           try {
@@ -181,6 +212,14 @@ export class Orchestrator {
     input: unknown = null,
     options: StartOptions = {},
   ): Promise<SagaHandle> {
+    return this.startSaga(name, input, options);
+  }
+
+  private async startSaga(
+    name: string,
+    input: unknown,
+    options: StartOptions & { parent?: ParentRef },
+  ): Promise<SagaHandle> {
     this.assertOpen();
     const definition = this.registry.resolve(name, options.version);
     const json = toJson(input);
@@ -215,6 +254,7 @@ export class Orchestrator {
       idempotencyKey: key,
       correlationId: options.correlationId ?? null,
       attributes: attributesOf(definition, json.value),
+      parent: options.parent ?? null,
       deadlineAt: definition.plan.timeoutMs === null ? null : now + definition.plan.timeoutMs,
     };
     const state = applyEvent(null, started);
@@ -387,6 +427,54 @@ export class Orchestrator {
   }
 
   /**
+   * Undoes a `completed` saga: its compensations run in reverse completion order (reason
+   * `requested`). Throws SAGA_NOT_FOUND, or SAGA_INVALID_STATE when it is not completed.
+   */
+  async compensate(sagaId: string, options: CallOptions = {}): Promise<SagaHandle> {
+    this.assertOpen();
+    const tenantId = options.tenantId ?? this.tenantId;
+    const saga = await this.store.getSaga(tenantId, sagaId);
+    if (!saga) throw notFound(sagaId);
+    const definition = this.registry.find(saga.state.name, saga.state.version);
+    if (!definition) this.registry.resolve(saga.state.name, saga.state.version);
+    const claimed =
+      saga.state.status === "completed"
+        ? await this.store.claimById({
+            owner: this.workerId,
+            leaseMs: this.options.leaseMs,
+            sagaId,
+            tenantId,
+            statuses: ["completed"],
+            onlyIfDue: false,
+          })
+        : null;
+    if (!claimed || !definition) {
+      throw new SagaError(
+        ErrorCodes.INVALID_STATE,
+        `saga ${sagaId} is ${saga.state.status}; only a completed saga can be compensated`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    const runner = new SagaRunner(this.host, definition, claimed);
+    runner.appendBeforeRun({
+      type: "SagaCompensationStarted",
+      reason: "requested",
+      error: {
+        name: "SagaError",
+        code: ErrorCodes.COMPENSATION_REQUESTED,
+        message: "compensation of the completed saga was requested",
+        retryable: false,
+      },
+    });
+    this.runners.set(sagaId, runner);
+    this.drive(runner);
+    await runner.written;
+    return this.handle(sagaId, { tenantId });
+  }
+
+  /**
    * Stops: no new starts, no new attempts; sagas in flight get `graceMs` to reach a step boundary,
    * then their attempts are abandoned; all leases are released so other processes resume at once.
    */
@@ -433,7 +521,19 @@ export class Orchestrator {
     void runner.run().then((end: RunEnd) => {
       if (this.runners.get(runner.sagaId) === runner) this.runners.delete(runner.sagaId);
       if (end.kind === "idle") this.notify(end.state);
-      if (end.kind === "sleeping") this.loops.wakeAt(runner.currentState, end.wakeAt);
+      if (end.kind === "sleeping") {
+        if (end.wakeAt !== null) this.loops.wakeAt(end.state, end.wakeAt);
+        // A signal may have landed while this process held the saga: look once, now.
+        if (Object.values(end.state.steps).some((s) => s.status === "suspended")) {
+          void this.store.getSignals(end.state.id).then(
+            async (signals) => {
+              if (signals.length > 0)
+                await this.loops.claimNow(end.state.tenantId, end.state.id, ["running"], false);
+            },
+            () => undefined,
+          );
+        }
+      }
     });
   }
 

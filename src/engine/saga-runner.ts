@@ -1,13 +1,23 @@
-import { attemptFailed, decide, type Phase } from "../core/decide.js";
-import { ErrorCodes, toErrorInfo, type ErrorInfo } from "../core/errors.js";
-import type { EventDraft, SagaEvent } from "../core/events.js";
+import { attemptFailed, decide, type Phase, type Signal } from "../core/decide.js";
+import { ErrorCodes, errorInfo, toErrorInfo, type ErrorInfo } from "../core/errors.js";
+import type { EventDraft, ParentRef, SagaEvent } from "../core/events.js";
+import { Suspend } from "./directives.js";
 import { applyEvent } from "../core/reducer.js";
 import { PENDING_STEP, stepResults, type SagaState } from "../core/state.js";
 import { runAttempt, type AttemptOutcome } from "./attempt.js";
 import type { Clock } from "./clock.js";
 import type { SagaDefinition, StepContext } from "./definition.js";
 import type { Logger } from "./logger.js";
-import type { Commit, CommitResult, CreateResult, LeaseRef, NewSaga } from "./store-port.js";
+import { stepDirectives } from "./step-directives.js";
+import type {
+  Commit,
+  CommitResult,
+  CreateResult,
+  LeaseRef,
+  NewSaga,
+  ParentSignal,
+  StoredSignal,
+} from "./store-port.js";
 
 /** What a runner needs from the process that hosts it. */
 export interface RunnerHost {
@@ -20,6 +30,20 @@ export interface RunnerHost {
   commit(commit: Commit): Promise<CommitResult>;
   /** True once the host is shutting down: start nothing new, hand the saga back. */
   draining(): boolean;
+  /** Write lifecycle events to the outbox (a bus is configured). */
+  readonly outbox: boolean;
+  /** Starts (or finds, idempotently) the child saga of a step; returns its id. */
+  startChild(
+    parent: ParentRef,
+    state: SagaState,
+    type: string,
+    input: unknown,
+    version?: number,
+  ): Promise<string>;
+  /** Compensates a completed child saga and waits for the outcome (throws if it fails). */
+  compensateChild(tenantId: string, sagaId: string, signal: AbortSignal): Promise<void>;
+  /** Unconsumed signals of a saga's suspended steps. */
+  loadSignals(sagaId: string): Promise<StoredSignal[]>;
   /** Called after each durable write with the events written and the state after them. */
   committed(state: SagaState, events: readonly SagaEvent[]): void;
 }
@@ -28,8 +52,8 @@ export interface RunnerHost {
 export type RunEnd =
   /** The saga ended, or waits for an operator (`failed`). */
   | { kind: "idle"; state: SagaState }
-  /** Waiting for a durable timer: the lease is released, the store knows `wakeAt`. */
-  | { kind: "sleeping"; wakeAt: number }
+  /** Waiting for a durable timer (`wakeAt`) and/or a signal: the lease is released. */
+  | { kind: "sleeping"; wakeAt: number | null; state: SagaState }
   /** Given back (shutdown); any worker may pick it up. */
   | { kind: "released" }
   /** The lease was lost or the write refused: another worker owns the saga now. */
@@ -73,6 +97,7 @@ export class SagaRunner {
   private poke: (() => void) | null = null;
   private readonly conditionErrors = new Map<string, ErrorInfo>();
   private readonly conditions = new Map<string, boolean>();
+  private readonly signals = new Map<string, Signal>();
   private resolveCreated!: (result: CreateResult) => void;
   private rejectCreated!: (error: unknown) => void;
   /** For a new saga: settles at its first write (the start is durable, or a duplicate). */
@@ -140,6 +165,11 @@ export class SagaRunner {
 
   async run(): Promise<RunEnd> {
     try {
+      if (Object.values(this.state.steps).some((s) => s.status === "suspended")) {
+        for (const signal of await this.host.loadSignals(this.sagaId)) {
+          if (!this.signals.has(signal.step)) this.signals.set(signal.step, signal);
+        }
+      }
       return await this.loop();
     } catch (error) {
       this.host.logger.error(
@@ -166,6 +196,7 @@ export class SagaRunner {
         inFlight: new Set(this.inFlight.keys()),
         cancelRequested: this.cancelRequested,
         evaluate: (step) => this.evaluate(step),
+        signals: this.signals,
       });
       switch (decision.type) {
         case "append":
@@ -217,8 +248,9 @@ export class SagaRunner {
           await this.nextSettled(decision.wakeAt);
           continue;
         case "sleep":
-          if (!(await this.flush(true, decision.wakeAt))) return this.lostEnd();
-          return { kind: "sleeping", wakeAt: decision.wakeAt };
+          if (!(await this.flush(true, decision.wakeAt, decision.wakeAt === null)))
+            return this.lostEnd();
+          return { kind: "sleeping", wakeAt: decision.wakeAt, state: this.state };
         case "idle":
           if (!(await this.flush(true, null))) return this.lostEnd();
           return { kind: "idle", state: this.state };
@@ -272,6 +304,18 @@ export class SagaRunner {
         phase === "forward" ? `${this.state.id}:${step}` : `${this.state.id}:${step}:compensate`,
       signal,
       correlationId: this.state.correlationId,
+      ...stepDirectives(this.state.id, step, () => this.host.clock.now()),
+      startChild: async (type, input, options) => {
+        const childId = await this.host.startChild(
+          { sagaId: this.state.id, step },
+          this.state,
+          type,
+          input,
+          options?.version,
+        );
+        return new Suspend(null, null, childId);
+      },
+      compensateChild: (sagaId) => this.host.compensateChild(this.state.tenantId, sagaId, signal),
     };
   }
 
@@ -317,10 +361,27 @@ export class SagaRunner {
       if (this.inFlight.get(step) !== entry) continue;
       this.inFlight.delete(step);
       const { phase, attempt } = entry;
-      if (outcome.kind === "ok") {
+      if (outcome.kind === "suspend" && phase === "forward") {
+        this.append({
+          type: "StepSuspended",
+          step,
+          attempt,
+          until: outcome.until,
+          wait: outcome.wait,
+        });
+      } else if (outcome.kind === "ok" || outcome.kind === "suspend") {
+        // (A compensation that returns a suspension is taken as done: compensations do not wait.)
+        const publish =
+          outcome.kind === "ok" && outcome.publish ? { publish: outcome.publish } : {};
         this.append(
           phase === "forward"
-            ? { type: "StepCompleted", step, attempt, result: outcome.result }
+            ? {
+                type: "StepCompleted",
+                step,
+                attempt,
+                result: outcome.kind === "ok" ? outcome.result : null,
+                ...publish,
+              }
             : { type: "StepCompensated", step, attempt },
         );
       } else if (outcome.kind === "error") {
@@ -369,15 +430,15 @@ export class SagaRunner {
   }
 
   /** Writes what is pending. False: the saga is no longer ours (lease lost, or a duplicate start). */
-  private async flush(release: boolean, wakeAt: number | null): Promise<boolean> {
-    const ok = await this.write(release, wakeAt);
+  private async flush(release: boolean, wakeAt: number | null, dormant = false): Promise<boolean> {
+    const ok = await this.write(release, wakeAt, dormant);
     this.resolveWritten(ok);
     return ok;
   }
 
-  private async write(release: boolean, wakeAt: number | null): Promise<boolean> {
+  private async write(release: boolean, wakeAt: number | null, dormant: boolean): Promise<boolean> {
     if (this.lost) return false;
-    if (this.isNew) return this.flushCreate(release, wakeAt);
+    if (this.isNew) return this.flushCreate(release, wakeAt, dormant);
     if (this.pending.length === 0 && !release) return true;
     const events = this.pending;
     const commit: Commit = {
@@ -389,6 +450,9 @@ export class SagaRunner {
       release,
       leaseMs: this.host.leaseMs,
       wakeAt,
+      dormant,
+      outbox: this.host.outbox,
+      parentSignal: parentSignal(this.state),
     };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -418,7 +482,11 @@ export class SagaRunner {
     }
   }
 
-  private async flushCreate(release: boolean, wakeAt: number | null): Promise<boolean> {
+  private async flushCreate(
+    release: boolean,
+    wakeAt: number | null,
+    dormant: boolean,
+  ): Promise<boolean> {
     let result: CreateResult;
     try {
       result = await this.host.create({
@@ -427,6 +495,9 @@ export class SagaRunner {
         leaseOwner: release ? null : this.host.owner,
         leaseMs: this.host.leaseMs,
         wakeAt,
+        dormant,
+        outbox: this.host.outbox,
+        parentSignal: parentSignal(this.state),
       });
     } catch (error) {
       this.rejectCreated(error);
@@ -443,4 +514,25 @@ export class SagaRunner {
     if (release) return true;
     return this.lease !== null;
   }
+}
+
+/** What a child saga that ended tells its parent's step (null: not a child, or not ended). */
+function parentSignal(state: SagaState): ParentSignal | null {
+  if (!state.parent || !["completed", "compensated", "failed"].includes(state.status)) return null;
+  const payload = {
+    sagaId: state.id,
+    sagaType: state.name,
+    status: state.status,
+    results: stepResults(state),
+  };
+  if (state.status === "completed") return { payload, error: null };
+  const cause = state.error ? `: ${state.error.message}` : "";
+  return {
+    payload,
+    error: errorInfo(
+      ErrorCodes.CHILD_SAGA_FAILED,
+      `child saga ${state.id} (${state.name}) ended ${state.status}${cause}`,
+      false,
+    ),
+  };
 }

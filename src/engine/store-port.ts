@@ -1,4 +1,5 @@
-import type { SagaError } from "../core/errors.js";
+import type { ErrorInfo, SagaError } from "../core/errors.js";
+import type { Json } from "../core/json.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState, SagaStatus } from "../core/state.js";
 
@@ -30,6 +31,24 @@ export interface Store {
   findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]>;
   getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null>;
   getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]>;
+  /** Signals delivered to a saga's suspended steps, not yet consumed. */
+  getSignals(sagaId: string): Promise<StoredSignal[]>;
+  /**
+   * Delivers an event to the steps waiting for it (its type, and the value at their path), and
+   * wakes their sagas. Idempotent per (event id, saga). Returns the sagas woken.
+   */
+  deliverEvent(event: {
+    id: string;
+    tenantId: string;
+    type: string;
+    body: Json;
+  }): Promise<string[]>;
+  /**
+   * Relays the outbox: in one transaction under an advisory lock (one relay at a time across
+   * processes), reads up to `limit` rows in commit order, awaits `send`, deletes them. Returns the
+   * number sent, or -1 when another process holds the relay.
+   */
+  relayOutbox(limit: number, send: (rows: OutboxRow[]) => Promise<void>): Promise<number>;
   /** A page of a tenant's sagas, newest first. */
   listSagas(query: SagaQuery): Promise<SagaPage>;
   /** Sagas running or compensating, by type, across tenants. */
@@ -77,6 +96,17 @@ export interface NewSaga {
   leaseMs: number;
   /** When a worker should look at it if nobody holds it; null: due now. */
   wakeAt: number | null;
+  /** Waits only for a signal (no timer): not due until one is delivered. */
+  dormant?: boolean;
+  /** Write its lifecycle events to the outbox (for the bus). */
+  outbox?: boolean;
+  /** A child saga that ended: what to deliver to its parent's step. */
+  parentSignal?: ParentSignal | null;
+}
+
+export interface ParentSignal {
+  payload: Json;
+  error: ErrorInfo | null;
 }
 
 export type CreateResult =
@@ -96,6 +126,9 @@ export interface Commit {
   leaseMs: number;
   /** For an active saga: when it is due if nobody holds it (null = now). Ignored once it ended. */
   wakeAt: number | null;
+  dormant?: boolean;
+  outbox?: boolean;
+  parentSignal?: ParentSignal | null;
 }
 
 /**
@@ -151,6 +184,24 @@ export interface StoredSaga {
   state: SagaState;
   cancelRequested: boolean;
   leaseOwner: string | null;
+}
+
+export interface StoredSignal {
+  id: string;
+  step: string;
+  payload: Json;
+  error: ErrorInfo | null;
+}
+
+export interface OutboxRow {
+  position: number;
+  eventId: string;
+  tenantId: string;
+  type: string;
+  key: string | null;
+  data: Json;
+  headers: Record<string, string>;
+  createdAt: number;
 }
 
 export interface StoredEvent {

@@ -1,4 +1,5 @@
-import { ErrorCodes, SagaError } from "../core/errors.js";
+import { ErrorCodes, SagaError, type ErrorInfo } from "../core/errors.js";
+import type { Json } from "../core/json.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState, SagaStatus } from "../core/state.js";
 import type {
@@ -12,7 +13,9 @@ import type {
   CreateResult,
   LeaseRef,
   NewSaga,
+  OutboxRow,
   RenewedLease,
+  StoredSignal,
   SagaPage,
   SagaQuery,
   SagaType,
@@ -26,6 +29,8 @@ import { CLAIM_BY_ID } from "./sql/claim-by-id.js";
 import { CLAIM_DUE } from "./sql/claim-due.js";
 import { COMMIT_FAILURES } from "./sql/commit-failures.js";
 import { COUNT_ACTIVE } from "./sql/count-active.js";
+import { DELETE_OUTBOX, READ_OUTBOX, TRY_RELAY_LOCK } from "./sql/outbox.js";
+import { DELIVER_EVENT, GET_SIGNALS } from "./sql/signals.js";
 import { LIST_SAGAS } from "./sql/list-sagas.js";
 import { COMMIT_SAGAS } from "./sql/commit-sagas.js";
 import { CREATE_SAGAS } from "./sql/create-sagas.js";
@@ -79,6 +84,9 @@ export class SqlStore implements Store {
       lease_owner: s.leaseOwner,
       lease_ms: Math.ceil(s.leaseMs),
       wake_at: s.wakeAt,
+      dormant: s.dormant ?? false,
+      outbox: s.outbox ?? false,
+      parent_signal: s.parentSignal ?? null,
       ord,
     }));
     const events = batch.flatMap((s) => eventRows(s.state.id, 0, s.events));
@@ -130,6 +138,9 @@ export class SqlStore implements Store {
       release: c.release,
       lease_ms: Math.ceil(c.leaseMs),
       wake_at: c.wakeAt,
+      dormant: c.dormant ?? false,
+      outbox: c.outbox ?? false,
+      parent_signal: c.parentSignal ?? null,
     }));
     const events = batch.flatMap((c) => eventRows(c.lease.sagaId, c.expectedSeq, c.events));
     const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(COMMIT_SAGAS, [
@@ -292,6 +303,63 @@ export class SqlStore implements Store {
     const last = items[items.length - 1];
     const next = rows.length > query.limit && last ? encodeCursor(last.created_key, last.id) : null;
     return { items: items.map((r) => r.state), next };
+  }
+
+  async getSignals(sagaId: string): Promise<StoredSignal[]> {
+    const rows = await this.sql.query<{
+      id: string;
+      step: string;
+      payload: Json;
+      error: ErrorInfo | null;
+    }>(GET_SIGNALS, [sagaId]);
+    return rows;
+  }
+
+  async deliverEvent(event: {
+    id: string;
+    tenantId: string;
+    type: string;
+    body: Json;
+  }): Promise<string[]> {
+    const rows = await this.sql.query<{ saga_id: string }>(DELIVER_EVENT, [
+      event.id,
+      event.tenantId,
+      event.type,
+      JSON.stringify(event.body),
+    ]);
+    return rows.map((r) => r.saga_id);
+  }
+
+  async relayOutbox(limit: number, send: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
+    return this.sql.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>(TRY_RELAY_LOCK);
+      if (!lock?.locked) return -1;
+      const rows = await tx.query<{
+        position: string | number;
+        event_id: string;
+        tenant_id: string;
+        type: string;
+        key: string | null;
+        data: Json;
+        headers: Record<string, string>;
+        created_ms: number;
+      }>(READ_OUTBOX, [limit]);
+      if (rows.length === 0) return 0;
+      await send(
+        rows.map((r) => ({
+          position: Number(r.position),
+          eventId: r.event_id,
+          tenantId: r.tenant_id,
+          type: r.type,
+          key: r.key,
+          data: r.data,
+          headers: r.headers,
+          createdAt: Number(r.created_ms),
+        })),
+      );
+      await tx.query(DELETE_OUTBOX, [JSON.stringify(rows.map((r) => Number(r.position)))]);
+      return rows.length;
+    });
   }
 
   async countActive(): Promise<{ name: string; count: number }[]> {

@@ -45,6 +45,7 @@ describe("applyEvent: saga events", () => {
       idempotencyKey: null,
       correlationId: null,
       attributes: {},
+      parent: null,
       deadlineAt: T0 + 60_000,
       startedAt: T0,
       updatedAt: T0,

@@ -111,7 +111,7 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
       }
       const page = await orchestrator.list({
         ...tenant(request),
-        limit: typeof limit === "number" ? limit : 50,
+        limit: typeof limit === "string" ? Number(limit) : 50,
         ...(statuses ? { statuses: statuses as SagaStatus[] } : {}),
         ...(typeof saga_type === "string"
           ? { names: saga_type.split(",").map((s) => s.trim()) }

@@ -199,6 +199,9 @@ export function simulate(plan: SagaPlan, world: World, maxIterations = 5_000): S
         else settleOne();
         continue;
       case "sleep":
+        // Only suspended steps sleep without a timer, and this world never suspends one.
+        if (decision.wakeAt === null)
+          throw new Error("a sleep without a timer in a world without suspended steps");
         now = Math.max(now, decision.wakeAt);
         continue;
       case "idle": {
