@@ -1,0 +1,260 @@
+import { ensureError } from "../core/errors.js";
+import type {
+  BusMessage,
+  EventBus,
+  MessageHandler,
+  SubscribeOptions,
+  Subscription,
+} from "../engine/bus-port.js";
+import { type Logger, silentLogger } from "../engine/logger.js";
+import { BusErrorCodes, busError } from "./bus-errors.js";
+import type { DeadLetter } from "./dead-letter.js";
+import { validMessage } from "./message-codec.js";
+import { resolveSubscribeOptions, type ResolvedSubscribeOptions } from "./subscribe-options.js";
+
+export interface InProcessBusOptions {
+  /** Delay before a failed message is delivered again, doubled per failure; default 50 ms. */
+  retryDelayMs?: number;
+  /** Cap of that delay; default 5000 ms. */
+  retryMaxDelayMs?: number;
+  /** Dead letters kept (the oldest are dropped past it); default 10,000. */
+  maxDeadLetters?: number;
+  logger?: Logger;
+}
+
+interface Delivery {
+  message: BusMessage;
+  /** Handler calls so far. */
+  deliveries: number;
+  dueAt: number;
+  taken: boolean;
+}
+
+/** A consumer group: its queue (publish order) and the members waiting for work. */
+class Group {
+  readonly queue: Delivery[] = [];
+  readonly members = new Set<Member>();
+
+  push(message: BusMessage): void {
+    this.queue.push({ message, deliveries: 0, dueAt: 0, taken: false });
+  }
+
+  /** The first free delivery that is due, or how long until one is (null: none waiting). */
+  take(now: number): Delivery | number | null {
+    let nextDue: number | null = null;
+    for (const d of this.queue) {
+      if (d.taken) continue;
+      if (d.dueAt <= now) {
+        d.taken = true;
+        return d;
+      }
+      nextDue = nextDue === null ? d.dueAt - now : Math.min(nextDue, d.dueAt - now);
+    }
+    return nextDue;
+  }
+
+  remove(d: Delivery): void {
+    const at = this.queue.indexOf(d);
+    if (at >= 0) this.queue.splice(at, 1);
+  }
+
+  release(d: Delivery, dueAt: number): void {
+    d.taken = false;
+    d.dueAt = dueAt;
+    this.notify();
+  }
+
+  notify(): void {
+    for (const member of this.members) member.wake();
+  }
+}
+
+/**
+ * The EventBus inside one process (the embedded default): every group gets every message
+ * published after it first subscribed, its members share them, one at a time per member and in
+ * publish order. A handler that throws gets the message again after a backoff; after
+ * `maxDeliveries` failed deliveries the message goes to `deadLetters`. Nothing survives the
+ * process: use RedisStreamsBus when events must outlive it or cross processes.
+ */
+export class InProcessBus implements EventBus {
+  /** Messages given up on, oldest first. */
+  readonly deadLetters: DeadLetter[] = [];
+  private readonly groups = new Map<string, Group>();
+  private readonly members = new Set<Member>();
+  private readonly retryDelayMs: number;
+  private readonly retryMaxDelayMs: number;
+  private readonly maxDeadLetters: number;
+  private readonly logger: Logger;
+  private closed = false;
+
+  constructor(options: InProcessBusOptions = {}) {
+    this.retryDelayMs = options.retryDelayMs ?? 50;
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? 5_000;
+    this.maxDeadLetters = options.maxDeadLetters ?? 10_000;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Enqueues the messages for every group, in order; resolves once they are queued. */
+  publish(messages: readonly BusMessage[]): Promise<void> {
+    try {
+      this.assertOpen();
+      const copies = messages.map(validMessage); // refuses the whole batch before queueing any
+      for (const group of this.groups.values()) {
+        for (const message of copies) group.push(message);
+        group.notify();
+      }
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(ensureError(error));
+    }
+  }
+
+  subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    try {
+      this.assertOpen();
+      const resolved = resolveSubscribeOptions(options);
+      let group = this.groups.get(resolved.group);
+      if (!group) {
+        group = new Group();
+        this.groups.set(resolved.group, group);
+      }
+      const member: Member = new Member(this.care, group, resolved, handler, () =>
+        this.members.delete(member),
+      );
+      this.members.add(member);
+      return Promise.resolve(member);
+    } catch (error) {
+      return Promise.reject(ensureError(error));
+    }
+  }
+
+  ping(): Promise<void> {
+    return this.closed
+      ? Promise.reject(busError(BusErrorCodes.CLOSED, "the bus is closed"))
+      : Promise.resolve();
+  }
+
+  /** The oldest `count` dead letters (same shape as RedisStreamsBus.readDeadLetters). */
+  readDeadLetters(count = 100): Promise<DeadLetter[]> {
+    return Promise.resolve(this.deadLetters.slice(0, count));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.members].map((m) => m.stop()));
+  }
+
+  /** What members need from the bus: backoff, the dead letters, the logger. */
+  private readonly care: MemberCare = {
+    backoff: (deliveries) =>
+      Math.min(this.retryMaxDelayMs, this.retryDelayMs * 2 ** Math.min(deliveries - 1, 30)),
+    bury: (letter) => {
+      this.deadLetters.push(letter);
+      if (this.deadLetters.length > this.maxDeadLetters) this.deadLetters.shift();
+      this.logger.warn(
+        { group: letter.group, messageId: letter.message?.id, deliveries: letter.deliveries },
+        "bus message moved to the dead letters",
+      );
+    },
+    logger: () => this.logger,
+  };
+
+  private assertOpen(): void {
+    if (this.closed) throw busError(BusErrorCodes.CLOSED, "the bus is closed");
+  }
+}
+
+interface MemberCare {
+  /** Delay before the next delivery after `deliveries` failed ones. */
+  backoff(deliveries: number): number;
+  bury(letter: DeadLetter): void;
+  logger(): Logger;
+}
+
+/** One subscription: a loop taking the group's next due message. */
+class Member implements Subscription {
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly care: MemberCare,
+    private readonly group: Group,
+    private readonly options: ResolvedSubscribeOptions,
+    private readonly handler: MessageHandler,
+    private readonly onStopped: () => void,
+  ) {
+    group.members.add(this);
+    this.done = this.run();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.done;
+    this.group.members.delete(this);
+    this.onStopped();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const next = this.group.take(Date.now());
+      if (next === null || typeof next === "number") await this.idle(next);
+      else await this.handle(next);
+    }
+  }
+
+  /** Waits for a publish, a release, stop(), or `ms` (a retry coming due). */
+  private idle(ms: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve();
+      };
+      if (ms !== null) timer = setTimeout(done, Math.max(1, ms));
+      this.wakeUp = done;
+    });
+  }
+
+  private async handle(d: Delivery): Promise<void> {
+    const { message } = d;
+    if (this.options.types && !this.options.types.has(message.type)) {
+      this.group.remove(d);
+      return;
+    }
+    d.deliveries++;
+    try {
+      await Promise.resolve().then(() => this.handler(structuredClone(message)));
+    } catch (thrown) {
+      const err = ensureError(thrown);
+      const who = { group: this.options.group, consumer: this.options.consumer };
+      if (d.deliveries >= this.options.maxDeliveries) {
+        this.group.remove(d);
+        this.care.bury({
+          message: structuredClone(message),
+          ...who,
+          deliveries: d.deliveries,
+          error: err.message,
+          deadAt: Date.now(),
+        });
+      } else {
+        const retryInMs = this.care.backoff(d.deliveries);
+        this.care
+          .logger()
+          .warn(
+            { err, ...who, messageId: message.id, type: message.type, retryInMs },
+            "bus handler failed; the message will be delivered again",
+          );
+        this.group.release(d, Date.now() + retryInMs);
+      }
+      return;
+    }
+    this.group.remove(d);
+  }
+}

@@ -1,0 +1,116 @@
+import { toJson, type Json } from "../core/json.js";
+import type { BusMessage } from "../engine/bus-port.js";
+import { BusErrorCodes, busError } from "./bus-errors.js";
+
+/** A stream entry's fields, by name. */
+export type Fields = Record<string, string>;
+
+/**
+ * Checks a message before it is published and returns a deep copy of it, so that neither the
+ * publisher nor a handler can change what the other one sees. Throws SAGA_BUS_INVALID_MESSAGE.
+ */
+export function validMessage(message: BusMessage): BusMessage {
+  const refuse = (problem: string) =>
+    busError(BusErrorCodes.INVALID_MESSAGE, `message ${String(message?.id)}: ${problem}`);
+  if (typeof message !== "object" || message === null) throw refuse("not an object");
+  if (typeof message.id !== "string" || message.id === "") throw refuse("id must be a string");
+  if (typeof message.type !== "string" || message.type === "")
+    throw refuse("type must be a non-empty string");
+  if (typeof message.tenantId !== "string") throw refuse("tenantId must be a string");
+  if (message.key !== null && typeof message.key !== "string")
+    throw refuse("key must be a string or null");
+  if (!Number.isFinite(message.occurredAt)) throw refuse("occurredAt must be epoch milliseconds");
+  const data = toJson(message.data);
+  if (!data.ok) throw refuse(`data is not JSON at ${data.path}: ${data.problem}`);
+  const copy: BusMessage = {
+    id: message.id,
+    type: message.type,
+    tenantId: message.tenantId,
+    key: message.key,
+    data: JSON.parse(JSON.stringify(data.value)) as Json,
+    occurredAt: message.occurredAt,
+  };
+  if (message.headers !== undefined) {
+    if (typeof message.headers !== "object" || message.headers === null)
+      throw refuse("headers must be an object of strings");
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(message.headers)) {
+      if (typeof value !== "string") throw refuse(`header ${name} is not a string`);
+      setOwn(headers, name, value);
+    }
+    copy.headers = headers;
+  }
+  return copy;
+}
+
+/**
+ * The entry fields of a message: id, type, tenant, key (absent when null), data (JSON),
+ * occurred_at (epoch ms), headers (JSON, absent when the message has none).
+ */
+export function encodeMessage(message: BusMessage): string[] {
+  const m = validMessage(message);
+  const fields = ["id", m.id, "type", m.type, "tenant", m.tenantId];
+  if (m.key !== null) fields.push("key", m.key);
+  fields.push("data", JSON.stringify(m.data), "occurred_at", String(m.occurredAt));
+  if (m.headers !== undefined) fields.push("headers", JSON.stringify(m.headers));
+  return fields;
+}
+
+/** The message in an entry's fields; throws SAGA_BUS_MALFORMED_ENTRY when they are not one. */
+export function decodeMessage(fields: Fields): BusMessage {
+  const malformed = (problem: string) =>
+    busError(BusErrorCodes.MALFORMED_ENTRY, `undecodable bus entry: ${problem}`);
+  const need = (name: string): string => {
+    const value = fields[name];
+    if (value === undefined) throw malformed(`field ${name} is missing`);
+    return value;
+  };
+  const id = need("id");
+  const type = need("type");
+  if (id === "" || type === "") throw malformed("empty id or type");
+  const occurredAt = Number(need("occurred_at"));
+  if (!Number.isFinite(occurredAt)) throw malformed("occurred_at is not a number");
+  let data: Json;
+  try {
+    data = JSON.parse(need("data")) as Json;
+  } catch (error) {
+    throw malformed(`data is not JSON (${(error as Error).message})`);
+  }
+  const message: BusMessage = {
+    id,
+    type,
+    tenantId: need("tenant"),
+    key: fields.key ?? null,
+    data,
+    occurredAt,
+  };
+  if (fields.headers !== undefined) message.headers = decodeHeaders(fields.headers, malformed);
+  return message;
+}
+
+function decodeHeaders(text: string, malformed: (p: string) => Error): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw malformed("headers are not JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw malformed("headers are not an object");
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value !== "string") throw malformed(`header ${name} is not a string`);
+    setOwn(headers, name, value);
+  }
+  return headers;
+}
+
+/** Sets an own property, so that a "__proto__" header stays data instead of a prototype. */
+export function setOwn(target: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}

@@ -1,0 +1,209 @@
+import { Redis } from "ioredis";
+import type {
+  BusMessage,
+  EventBus,
+  MessageHandler,
+  SubscribeOptions,
+  Subscription,
+} from "../engine/bus-port.js";
+import { type Logger, silentLogger } from "../engine/logger.js";
+import { BusErrorCodes, busError } from "./bus-errors.js";
+import type { DeadLetter } from "./dead-letter.js";
+import { encodeMessage } from "./message-codec.js";
+import {
+  assertExecOk,
+  closeConnection,
+  ensureGroup,
+  logConnectionState,
+  readDeadLetters,
+  type StreamKeys,
+} from "./redis-commands.js";
+import { RedisStreamsSubscription } from "./redis-subscription.js";
+import { resolveSubscribeOptions } from "./subscribe-options.js";
+
+export interface RedisStreamsBusOptions {
+  /** `redis://[user:password@]host:port[/db]` */
+  url: string;
+  /** Stream holding the events; default `saga:events`. */
+  stream?: string;
+  /** Stream receiving dead letters; default `<stream>:dead`. */
+  deadLetterStream?: string;
+  /** Longest wait of one blocking read (ms); default 2000. stop() does not wait for it. */
+  blockMs?: number;
+  /** Entries read (and held) per read or claim; default 50. */
+  batch?: number;
+  /** Prepended to both stream names (tests isolate themselves with it); default none. */
+  keyPrefix?: string;
+  /** Approximate length cap of both streams (XADD MAXLEN ~); default 1,000,000. */
+  maxLength?: number;
+  /** How long ping() waits for PONG (ms); default 2000. */
+  pingTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The EventBus over Redis Streams: one stream, one consumer group per subscriber group,
+ * at-least-once delivery with acknowledgement after the handler, XAUTOCLAIM of entries left by
+ * members that died, and a dead-letter stream.
+ *
+ * What a failure means: a handler that throws gets the message again after `claimIdleMs`
+ * (30 s by default, on this or another member), up to `maxDeliveries` times. A handler that runs
+ * longer than `claimIdleMs` may see its message handed to another member meanwhile, and
+ * `claimIdleMs` must also exceed the time a member takes for one batch. Redis down: publish
+ * rejects with SAGA_BUS_UNAVAILABLE after a few reconnect attempts (about a second), read loops
+ * wait and resume by themselves. Redis keeps what persistence (AOF/RDB) gave it: without it, a
+ * restart loses the entries it held; groups are then recreated and the loops go on.
+ *
+ * @example
+ * const bus = new RedisStreamsBus({ url: "redis://127.0.0.1:6379" });
+ * await bus.subscribe({ group: "triggers", consumer: hostname() }, async (m) => start(m));
+ * await bus.publish([{ id, type: "order.placed", tenantId, key: orderId, data, occurredAt }]);
+ */
+export class RedisStreamsBus implements EventBus {
+  readonly keys: StreamKeys;
+  private readonly command: Redis;
+  private readonly subscriptions = new Set<RedisStreamsSubscription>();
+  private readonly blockMs: number;
+  private readonly batch: number;
+  private readonly pingTimeoutMs: number;
+  private readonly logger: Logger;
+  private closed = false;
+
+  constructor(private readonly options: RedisStreamsBusOptions) {
+    const prefix = options.keyPrefix ?? "";
+    const stream = options.stream ?? "saga:events";
+    this.keys = {
+      stream: prefix + stream,
+      deadLetterStream: prefix + (options.deadLetterStream ?? `${stream}:dead`),
+      maxLength: positiveInt(options.maxLength ?? 1_000_000, "maxLength"),
+    };
+    this.blockMs = positiveInt(options.blockMs ?? 2_000, "blockMs");
+    this.batch = positiveInt(options.batch ?? 50, "batch");
+    this.pingTimeoutMs = positiveInt(options.pingTimeoutMs ?? 2_000, "pingTimeoutMs");
+    this.logger = options.logger ?? silentLogger;
+    this.command = this.connect("saga-bus", 3);
+  }
+
+  /** Appends the messages in order in one MULTI/EXEC; resolves when Redis has applied it. */
+  async publish(messages: readonly BusMessage[]): Promise<void> {
+    this.assertOpen();
+    if (messages.length === 0) return;
+    const encoded = messages.map(encodeMessage); // refuses the whole batch before sending any
+    const multi = this.command.multi();
+    for (const fields of encoded) {
+      multi.xadd(this.keys.stream, "MAXLEN", "~", this.keys.maxLength, "*", ...fields);
+    }
+    let results: Awaited<ReturnType<typeof multi.exec>>;
+    try {
+      results = await multi.exec();
+    } catch (error) {
+      throw this.unavailable("publish", error);
+    }
+    assertExecOk(results, "publish");
+  }
+
+  /**
+   * Joins (or creates, at the stream's end) the consumer group and starts a read loop on a
+   * connection of its own. Rejects with SAGA_BUS_UNAVAILABLE when Redis does not answer.
+   */
+  async subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    this.assertOpen();
+    const resolved = resolveSubscribeOptions(options);
+    try {
+      await ensureGroup(this.command, this.keys.stream, resolved.group, "$");
+    } catch (error) {
+      throw this.unavailable("subscribe", error);
+    }
+    this.assertOpen();
+    const blocking = this.connect(`saga-bus:${resolved.group}:${resolved.consumer}`, null);
+    const subscription: RedisStreamsSubscription = new RedisStreamsSubscription(
+      {
+        keys: this.keys,
+        command: this.command,
+        blocking,
+        blockMs: this.blockMs,
+        batch: this.batch,
+        logger: this.logger,
+        onStopped: () => this.subscriptions.delete(subscription),
+      },
+      resolved,
+      handler,
+    );
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.command.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no PONG within ${this.pingTimeoutMs} ms`)),
+            this.pingTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      throw this.unavailable("ping", error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The oldest `count` dead letters, for inspection (they stay on the stream). */
+  async readDeadLetters(count = 100): Promise<DeadLetter[]> {
+    this.assertOpen();
+    try {
+      return await readDeadLetters(this.command, this.keys.deadLetterStream, count);
+    } catch (error) {
+      throw this.unavailable("readDeadLetters", error);
+    }
+  }
+
+  /** Stops every subscription (their messages in hand finish first), then quits Redis. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await closeConnection(this.command);
+  }
+
+  /**
+   * `maxRetriesPerRequest`: commands fail after that many reconnect attempts (the shared
+   * connection, so that publish reports an outage); null waits for Redis (the read loops).
+   */
+  private connect(name: string, maxRetriesPerRequest: number | null): Redis {
+    const redis = new Redis(this.options.url, {
+      connectionName: name,
+      protocol: 2, // replies in RESP2 shapes, which redis-replies.ts reads
+      maxRetriesPerRequest,
+      retryStrategy: (times) => Math.min(100 * times, 2_000),
+    });
+    logConnectionState(redis, name, this.logger);
+    return redis;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw busError(BusErrorCodes.CLOSED, "the bus is closed");
+  }
+
+  private unavailable(what: string, error: unknown) {
+    if (error instanceof Error && "code" in error && String(error.code).startsWith("SAGA_BUS_"))
+      return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return busError(
+      BusErrorCodes.UNAVAILABLE,
+      `${what} failed on ${this.keys.stream}: ${message}`,
+      error,
+    );
+  }
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw busError(BusErrorCodes.INVALID_OPTIONS, `${name} must be an integer >= 1`);
+  return value;
+}

@@ -1,0 +1,36 @@
+import type { SubscribeOptions } from "../engine/bus-port.js";
+import { BusErrorCodes, busError } from "./bus-errors.js";
+
+export interface ResolvedSubscribeOptions {
+  group: string;
+  consumer: string;
+  /** null: every type. */
+  types: ReadonlySet<string> | null;
+  maxDeliveries: number;
+  claimIdleMs: number;
+}
+
+/** Applies the port's defaults (5 deliveries, 30 s claim idle) and refuses nonsense. */
+export function resolveSubscribeOptions(options: SubscribeOptions): ResolvedSubscribeOptions {
+  const { group, consumer } = options;
+  const maxDeliveries = options.maxDeliveries ?? 5;
+  const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const problem =
+    typeof group !== "string" || group === ""
+      ? "group must be a non-empty string"
+      : typeof consumer !== "string" || consumer === ""
+        ? "consumer must be a non-empty string"
+        : !Number.isInteger(maxDeliveries) || maxDeliveries < 1
+          ? "maxDeliveries must be an integer >= 1"
+          : !Number.isInteger(claimIdleMs) || claimIdleMs < 1
+            ? "claimIdleMs must be an integer >= 1"
+            : null;
+  if (problem) throw busError(BusErrorCodes.INVALID_OPTIONS, `subscribe: ${problem}`);
+  return {
+    group,
+    consumer,
+    types: options.types ? new Set(options.types) : null,
+    maxDeliveries,
+    claimIdleMs,
+  };
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from "node:crypto";
+import { afterEach } from "vitest";
+import type { DeadLetter } from "../../src/bus/dead-letter.js";
+import { InProcessBus } from "../../src/bus/in-process-bus.js";
+import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
+import type { BusMessage, EventBus, MessageHandler } from "../../src/engine/bus-port.js";
+import { deleteKeys, rawRedis, TEST_REDIS_URL, uniqueKeyPrefix } from "./redis.js";
+
+export interface BusUnderTest {
+  bus: EventBus;
+  deadLetters(): Promise<DeadLetter[]>;
+  /** The Redis stream key (Redis only). */
+  stream?: string;
+}
+
+export interface BusKind {
+  name: "in-process" | "redis";
+  /** A new bus on its own stream (Redis: a unique key prefix); closed after the test. */
+  open(): BusUnderTest;
+}
+
+/** Both adapters. Buses opened in a test are closed, and their Redis keys deleted, after it. */
+export function busKinds(): BusKind[] {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((c) => c()));
+  });
+  return [
+    {
+      name: "in-process",
+      open: () => {
+        const bus = new InProcessBus({ retryDelayMs: 20 });
+        cleanups.push(() => bus.close());
+        return { bus, deadLetters: () => bus.readDeadLetters() };
+      },
+    },
+    {
+      name: "redis",
+      open: () => {
+        const keyPrefix = uniqueKeyPrefix();
+        const bus = new RedisStreamsBus({
+          url: TEST_REDIS_URL,
+          keyPrefix,
+          blockMs: 100,
+          batch: 10,
+        });
+        cleanups.push(async () => {
+          await bus.close();
+          const redis = rawRedis();
+          await deleteKeys(redis, keyPrefix);
+          redis.disconnect();
+        });
+        return { bus, deadLetters: () => bus.readDeadLetters(), stream: bus.keys.stream };
+      },
+    },
+  ];
+}
+
+let counter = 0;
+
+/** A message with a unique id; `n` goes into data, for telling them apart. */
+export function message(n: number, overrides: Partial<BusMessage> = {}): BusMessage {
+  counter++;
+  return {
+    id: `m-${n}-${randomUUID()}`,
+    type: "order.placed",
+    tenantId: "tenant-a",
+    key: n % 2 === 0 ? `order-${n}` : null,
+    data: { n, items: [{ sku: "a", qty: counter }], note: n % 3 === 0 ? null : "ünïcødé ✓" },
+    occurredAt: 1_700_000_000_000 + n,
+    ...(n % 2 === 0 ? { headers: { correlationId: `c-${n}` } } : {}),
+    ...overrides,
+  };
+}
+
+export function messages(from: number, to: number): BusMessage[] {
+  const out: BusMessage[] = [];
+  for (let n = from; n < to; n++) out.push(message(n));
+  return out;
+}
+
+/** A handler that records what it is given (after `before`, which may throw). */
+export function recorder(before?: (m: BusMessage, calls: number) => Promise<void> | void): {
+  handler: MessageHandler;
+  seen: BusMessage[];
+  ids: () => string[];
+  calls: (id: string) => number;
+} {
+  const seen: BusMessage[] = [];
+  const attempts = new Map<string, number>();
+  return {
+    seen,
+    ids: () => seen.map((m) => m.id),
+    calls: (id) => attempts.get(id) ?? 0,
+    handler: async (m) => {
+      const calls = (attempts.get(m.id) ?? 0) + 1;
+      attempts.set(m.id, calls);
+      await before?.(m, calls);
+      seen.push(m);
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true; fails with `what` after `ms`. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  ms = 10_000,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(10);
+  }
+}
