@@ -15,6 +15,9 @@ export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random:
   return Math.max(0, Math.round(jittered));
 }
 
+/** The longest Retry-After honoured (15 minutes): a server cannot park a saga for a day. */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
 /**
  * When to retry after a failed attempt, or null when the policy gives up: the error is not
  * retryable, or `attemptsUsed` (attempts since the last operator retry) reached `maxAttempts`.
@@ -27,5 +30,11 @@ export function retryAt(
   random: number,
 ): number | null {
   if (!error.retryable || attemptsUsed >= policy.maxAttempts) return null;
-  return now + backoffDelay(policy, attemptsUsed, random);
+  const delay = backoffDelay(policy, attemptsUsed, random);
+  // A server's Retry-After (an http step puts it in details.retryAfterMs) is honoured, capped.
+  const hinted = (error.details as { retryAfterMs?: unknown } | null | undefined)?.retryAfterMs;
+  if (typeof hinted === "number" && Number.isFinite(hinted) && hinted > delay) {
+    return now + Math.min(hinted, MAX_RETRY_AFTER_MS);
+  }
+  return now + delay;
 }

@@ -105,7 +105,22 @@ export interface SagaDefinitionInput<TInput = Json, TResults = AnyResults> {
    * boolean values, computed from the input. Throwing or returning anything else fails the start.
    */
   attributes?: (input: TInput) => Record<string, string | number | boolean | null | undefined>;
+  /** Domain events that start this saga; `input` maps the event to the saga's input. */
+  triggers?: readonly SagaTrigger[];
   steps: (StepDefinition<TInput, TResults> | ParallelDefinition<TInput, TResults>)[];
+}
+
+/** A domain event type that starts a saga (idempotently: the event id is the idempotency key). */
+export interface SagaTrigger {
+  event: string;
+  input: (event: {
+    id: string;
+    type: string;
+    tenantId: string;
+    key: string | null;
+    data: Json;
+    occurredAt: number;
+  }) => Json;
 }
 
 /** A validated saga definition: the plan core decides on, and the functions the engine calls. */
@@ -114,6 +129,7 @@ export interface SagaDefinition<TInput = Json, TResults = AnyResults> {
   readonly version: number;
   readonly plan: SagaPlan;
   readonly steps: ReadonlyMap<string, StepDefinition<TInput, TResults>>;
+  readonly triggers: readonly SagaTrigger[];
   readonly attributes:
     ((input: TInput) => Record<string, string | number | boolean | null | undefined>) | undefined;
 }
@@ -189,5 +205,12 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
       { retryable: false, details: problems },
     );
   }
-  return { name: plan.name, version: plan.version, plan, steps, attributes: input.attributes };
+  return {
+    name: plan.name,
+    version: plan.version,
+    plan,
+    steps,
+    attributes: input.attributes,
+    triggers: input.triggers ?? [],
+  };
 }
