@@ -2,31 +2,30 @@ import type { FastifyInstance } from "fastify";
 import { buildServer } from "./api/server.js";
 import type { ServiceConfig } from "./config/config.js";
 import { createOrchestrator } from "./create-orchestrator.js";
-import { demoOrderSaga, type SagaDefaults } from "./definitions/demo-order.js";
+import { demoOrderSaga } from "./definitions/demo-order.js";
+import { sagaDefaults, setupDefinitions, type ServiceDefinitions } from "./service-definitions.js";
 import type { SagaDefinition } from "./engine/definition.js";
 import type { Orchestrator } from "./engine/orchestrator.js";
 import type { Store } from "./engine/store-port.js";
+import type { EventBus } from "./engine/bus-port.js";
+import { startServiceEvents, type ServiceEvents } from "./service-events.js";
+import { PgliteStore } from "./store/pglite-store.js";
+import { PostgresStore } from "./store/postgres-store.js";
 import { SagaMetrics } from "./telemetry/metrics.js";
 import { createLogger } from "./telemetry/logger.js";
 
 export interface Service {
   app: FastifyInstance;
   orchestrator: Orchestrator;
+  /** The bus, the outbox relay and the event store. */
+  events: ServiceEvents;
   /** Stops taking requests, lets running steps finish (grace), releases leases, closes the store. */
   close(): Promise<void>;
 }
 
 export const VERSION = "0.1.0";
 
-export function sagaDefaults(config: ServiceConfig): SagaDefaults {
-  return {
-    ...(config.sagaTimeoutSeconds ? { timeoutMs: config.sagaTimeoutSeconds * 1000 } : {}),
-    ...(config.sagaStepTimeoutSeconds
-      ? { stepTimeoutMs: config.sagaStepTimeoutSeconds * 1000 }
-      : {}),
-    retry: { maxAttempts: config.sagaRetryAttempts },
-  };
-}
+export { sagaDefaults };
 
 /** The service's composition root: store from config, orchestrator, metrics, HTTP server. */
 export async function createService(
@@ -36,20 +35,52 @@ export async function createService(
     logger?: boolean;
     /** A store of your own instead of the one the config names (tests; left open on close). */
     store?: Store;
+    /** A bus of your own instead of the one the config names (tests; left open on close). */
+    bus?: EventBus;
+    /** The folder of built-in definitions (default: the package's definitions/; null: none). */
+    builtinDefinitions?: string | null;
   } = {},
 ): Promise<Service> {
   const logger = createLogger(options.logger === false ? "silent" : config.logLevel);
   const sagas = options.sagas ?? [demoOrderSaga(sagaDefaults(config))];
+  const store =
+    options.store ??
+    (config.databaseUrl
+      ? new PostgresStore({ connectionString: config.databaseUrl })
+      : await PgliteStore.open({ dataDir: config.dataDir }));
   const orchestrator = await createOrchestrator({
     sagas,
-    ...(options.store
-      ? { store: options.store }
-      : config.databaseUrl
-        ? { databaseUrl: config.databaseUrl }
-        : { dataDir: config.dataDir }),
+    store,
+    closeStore: !options.store,
+    outbox: true,
     leaseMs: config.leaseSeconds * 1000,
     maxConcurrentSagas: config.workerConcurrency,
     logger,
+  }).catch(async (error: unknown) => {
+    if (!options.store) await store.close().catch(() => undefined);
+    throw error;
+  });
+  const events = await startServiceEvents({
+    config,
+    store,
+    orchestrator,
+    logger,
+    ...(options.bus ? { bus: options.bus } : {}),
+  }).catch(async (error: unknown) => {
+    await orchestrator.close({ graceMs: 0 });
+    throw error;
+  });
+  const definitions: ServiceDefinitions = await setupDefinitions({
+    config,
+    store,
+    orchestrator,
+    logger,
+    ...(options.builtinDefinitions !== undefined ? { builtinDir: options.builtinDefinitions } : {}),
+  }).catch(async (error: unknown) => {
+    await events.stop();
+    await orchestrator.close({ graceMs: 0 });
+    await events.closeBus();
+    throw error;
   });
   const metrics = new SagaMetrics(() => orchestrator.countActive());
   orchestrator.onCommitted(metrics.listener);
@@ -57,17 +88,29 @@ export async function createService(
     orchestrator,
     config,
     metrics,
-    health: { storeKind: config.databaseUrl ? "postgres" : "pglite", version: VERSION },
+    health: {
+      storeKind: config.databaseUrl ? "postgres" : "pglite",
+      version: VERSION,
+      components: () => events.components(),
+    },
+    ...(events.events ? { events: events.events } : {}),
+    definitions: definitions.catalog,
     logger,
   });
   let closed: Promise<void> | null = null;
   return {
     app,
     orchestrator,
+    events,
     close: () =>
       (closed ??= (async () => {
+        definitions.stop();
+        await events.stop(); // no event taken in (no saga triggered) once closing started
+        // Drain first: no step starts after the signal, even while open streams are being ended.
+        orchestrator.beginDrain();
         await app.close();
         await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
+        await events.closeBus();
       })()),
   };
 }

@@ -9,6 +9,7 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCodes.INVALID_DEFINITION]: 400,
   [ErrorCodes.INVALID_STATE]: 409,
   [ErrorCodes.VERSION_CONFLICT]: 409,
+  [ErrorCodes.DEFINITION_CONFLICT]: 409,
   [ErrorCodes.CLOSED]: 503,
   [ErrorCodes.STORE_ERROR]: 503,
 };

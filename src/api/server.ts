@@ -5,13 +5,18 @@ import swaggerUi from "@fastify/swagger-ui";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from "fastify";
 import type { ServiceConfig } from "../config/config.js";
+import type { EventStore } from "../engine/event-store-port.js";
 import type { Orchestrator } from "../engine/orchestrator.js";
 import type { SagaMetrics } from "../telemetry/metrics.js";
 import { createAuthenticator } from "./auth.js";
 import { errorBody, installErrorHandlers } from "./http-errors.js";
+import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type HealthInfo } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { openStreams } from "./routes/saga-stream.js";
 import { sagaRoutes } from "./routes/sagas.js";
+import { definitionRoutes } from "./routes/definitions.js";
+import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
 export interface ServerDeps {
@@ -19,6 +24,10 @@ export interface ServerDeps {
   config: ServiceConfig;
   metrics: SagaMetrics;
   health: HealthInfo;
+  /** Sagas as data: /definitions and /schemas routes (absent: not served). */
+  definitions?: DefinitionCatalog;
+  /** The event store behind the Events API (/events/*); no such routes without it. */
+  events?: EventStore;
   logger?: FastifyBaseLogger | false;
 }
 
@@ -86,6 +95,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       security: [{ apiKey: [] }, { bearer: [] }],
       tags: [
         { name: "sagas", description: "Start, list, inspect, cancel and retry sagas" },
+        { name: "events", description: "Publish, read and replay domain events" },
         { name: "health", description: "Probes and metrics (no credentials needed)" },
       ],
     },
@@ -120,8 +130,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     allowList: (request) => request.routeOptions.config.public === true,
   });
 
+  // Open SSE streams would hold app.close() until their sagas end: end them when closing starts.
+  app.addHook("preClose", (done) => {
+    for (const end of [...openStreams]) end();
+    done();
+  });
   healthRoutes(app, deps.orchestrator, deps.health);
   metricsRoutes(app, deps.metrics);
   sagaRoutes(app, deps.orchestrator);
+  if (deps.definitions) definitionRoutes(app, deps.definitions);
+  if (deps.events) eventRoutes(app, deps.events);
   return app;
 }

@@ -47,8 +47,9 @@ export async function request<T>(
   }
   if (!response.ok) {
     const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    const hint = response.status === 401 ? " (pass --api-key or set API_KEY)" : "";
     throw new CliError(
-      `${error?.code ?? `HTTP_${response.status}`}: ${error?.message ?? response.statusText}`,
+      `${error?.code ?? `HTTP_${response.status}`}: ${error?.message ?? response.statusText}${hint}`,
     );
   }
   return parsed as T;

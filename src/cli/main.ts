@@ -51,13 +51,18 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new CliError(`${(error as Error).message.split(/\n|\. /)[0]} (saga --help for usage)`, 2);
+    const first = (error as Error).message.split(/\n|\. /)[0] ?? "bad arguments";
+    throw new CliError(
+      `${first.charAt(0).toLowerCase()}${first.slice(1)} (saga --help for usage)`,
+      2,
+    );
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === "help") {
-    process.stdout.write(USAGE + "\n");
-    return command === undefined && !values.help ? 2 : 0;
+    const usageError = command === undefined && !values.help;
+    (usageError ? process.stderr : process.stdout).write(USAGE + "\n");
+    return usageError ? 2 : 0;
   }
   const client: ClientOptions = {
     url: values.url ?? process.env.SAGA_URL ?? "http://127.0.0.1:8008",

@@ -32,7 +32,24 @@ export interface ServiceConfig {
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
   shutdownGraceSeconds: number;
+  /** Base URLs of the services http steps call, by service name (`user`, `airtable`, …). */
+  serviceUrls: Record<string, string>;
+  /** Extra hosts/CIDRs http steps may reach besides the service URLs (SAGA_HTTP_ALLOWLIST). */
+  httpAllowlist: string[];
+  /** A JSON file of secret name -> value for {{secrets.NAME}}; unset = environment variables. */
+  secretsFile: string | null;
+  /** A folder of saga definitions (JSON/YAML) loaded at start-up, besides the built-in ones. */
+  definitionsDir: string | null;
 }
+
+/** The seeds' service variables, and the service names http steps use for them. */
+export const SERVICE_URL_VARIABLES: Readonly<Record<string, string>> = {
+  USER_SERVICE_URL: "user",
+  PERMISSION_SERVICE_URL: "permission",
+  NOTIFICATION_SERVICE_URL: "notification",
+  AIRTABLE_CONNECTOR_URL: "airtable",
+  AUTH_SERVICE_URL: "auth",
+};
 
 export const Roles = { viewer: "viewer", operator: "operator", admin: "admin" } as const;
 export type Role = (typeof Roles)[keyof typeof Roles];
@@ -70,6 +87,10 @@ const KNOWN = new Set([
   "SAGA_RATE_LIMIT_PER_MINUTE",
   "SAGA_BODY_LIMIT_BYTES",
   "SAGA_SHUTDOWN_GRACE_SECONDS",
+  "SAGA_HTTP_ALLOWLIST",
+  "SAGA_SECRETS_FILE",
+  "SAGA_DEFINITIONS_DIR",
+  "SAGA_URL",
 ]);
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
@@ -197,7 +218,31 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     rateLimitPerMinute: int("SAGA_RATE_LIMIT_PER_MINUTE", 6000, 1, 10_000_000),
     bodyLimitBytes: int("SAGA_BODY_LIMIT_BYTES", 1_048_576, 1024, 104_857_600),
     shutdownGraceSeconds: seconds("SAGA_SHUTDOWN_GRACE_SECONDS", 10)!,
+    serviceUrls: serviceUrls(env, url),
+    httpAllowlist: (str("SAGA_HTTP_ALLOWLIST") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    secretsFile: str("SAGA_SECRETS_FILE"),
+    definitionsDir: str("SAGA_DEFINITIONS_DIR"),
   };
+}
+
+function serviceUrls(
+  env: Env,
+  url: (name: string, protocols: string[]) => string | null,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [variable, service] of Object.entries(SERVICE_URL_VARIABLES)) {
+    const value = url(variable, ["http:", "https:"]);
+    if (value) out[service] = value;
+  }
+  for (const name of Object.keys(env)) {
+    const match = /^SERVICE_([A-Z0-9_]+)_URL$/.exec(name);
+    const value = match ? url(name, ["http:", "https:"]) : null;
+    if (match && value) out[match[1]!.toLowerCase()] = value;
+  }
+  return out;
 }
 
 function parseApiKeys(raw: string | null): ServiceConfig["apiKeys"] {

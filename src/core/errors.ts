@@ -31,6 +31,8 @@ export const ErrorCodes = {
   SIBLING_FAILED: "SAGA_SIBLING_FAILED",
   /** The definition given to `defineSaga` is invalid. */
   INVALID_DEFINITION: "SAGA_INVALID_DEFINITION",
+  /** A definition with this name and version exists with other content (register a new version). */
+  DEFINITION_CONFLICT: "SAGA_DEFINITION_CONFLICT",
   /** `start` named a saga type (or version) this orchestrator does not know. */
   UNKNOWN_SAGA_TYPE: "SAGA_UNKNOWN_TYPE",
   /** The saga input is not JSON. */

@@ -221,7 +221,11 @@ export class Orchestrator {
     options: StartOptions & { parent?: ParentRef },
   ): Promise<SagaHandle> {
     this.assertOpen();
-    const definition = this.registry.resolve(name, options.version);
+    const definition = this.registry.resolve(
+      name,
+      options.version,
+      options.tenantId ?? this.tenantId,
+    );
     const json = toJson(input);
     if (!json.ok) {
       throw new SagaError(
@@ -304,6 +308,16 @@ export class Orchestrator {
   /** Reads the store's clock: throws when the store does not answer. */
   async ping(): Promise<void> {
     await this.store.now();
+  }
+
+  /**
+   * Claims these sagas now if they are due and nobody holds them, and runs them here: for sagas
+   * an event was just delivered to (`Store.deliverEvent`), so they resume without waiting for a
+   * poll. Never throws; a saga it cannot claim is left to the worker that holds or polls it.
+   */
+  async wake(tenantId: string, sagaIds: readonly string[]): Promise<void> {
+    if (this.closing) return;
+    await Promise.all(sagaIds.map((id) => this.loops.claimNow(tenantId, id, ["running"], true)));
   }
 
   /** Sagas this process is running right now. */
@@ -392,8 +406,8 @@ export class Orchestrator {
     const tenantId = options.tenantId ?? this.tenantId;
     const saga = await this.store.getSaga(tenantId, sagaId);
     if (!saga) throw notFound(sagaId);
-    const definition = this.registry.find(saga.state.name, saga.state.version);
-    if (!definition) this.registry.resolve(saga.state.name, saga.state.version); // throws SAGA_UNKNOWN_TYPE
+    const definition = this.registry.find(saga.state.name, saga.state.version, tenantId);
+    if (!definition) this.registry.resolve(saga.state.name, saga.state.version, tenantId); // throws SAGA_UNKNOWN_TYPE
     const claimed =
       saga.state.status === "failed"
         ? await this.store.claimById({
@@ -435,8 +449,8 @@ export class Orchestrator {
     const tenantId = options.tenantId ?? this.tenantId;
     const saga = await this.store.getSaga(tenantId, sagaId);
     if (!saga) throw notFound(sagaId);
-    const definition = this.registry.find(saga.state.name, saga.state.version);
-    if (!definition) this.registry.resolve(saga.state.name, saga.state.version);
+    const definition = this.registry.find(saga.state.name, saga.state.version, tenantId);
+    if (!definition) this.registry.resolve(saga.state.name, saga.state.version, tenantId);
     const claimed =
       saga.state.status === "completed"
         ? await this.store.claimById({
@@ -474,6 +488,11 @@ export class Orchestrator {
     return this.handle(sagaId, { tenantId });
   }
 
+  /** Starts shutting down: no new starts, no new attempts; running steps go on. `close()` finishes. */
+  beginDrain(): void {
+    this.closing = true;
+  }
+
   /**
    * Stops: no new starts, no new attempts; sagas in flight get `graceMs` to reach a step boundary,
    * then their attempts are abandoned; all leases are released so other processes resume at once.
@@ -504,7 +523,11 @@ export class Orchestrator {
   }
 
   private adopt(claimed: Claimed): SagaRunner | null {
-    const definition = this.registry.find(claimed.state.name, claimed.state.version);
+    const definition = this.registry.find(
+      claimed.state.name,
+      claimed.state.version,
+      claimed.state.tenantId,
+    );
     if (!definition) {
       // claimDue filters on types; a claimById can reach a type this process lacks: hand it back.
       void this.store.releaseLeases(this.workerId, [claimed.lease]).catch(() => undefined);

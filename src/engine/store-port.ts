@@ -49,6 +49,13 @@ export interface Store {
    * number sent, or -1 when another process holds the relay.
    */
   relayOutbox(limit: number, send: (rows: OutboxRow[]) => Promise<void>): Promise<number>;
+  /**
+   * Registers a definition document for a tenant; a version is written once. Returns the stored
+   * document and whether this call created it.
+   */
+  saveDefinition(def: StoredDefinition): Promise<{ created: boolean; document: Json }>;
+  /** Registered definitions of a tenant, or of all tenants (null). */
+  listDefinitions(tenantId: string | null): Promise<StoredDefinition[]>;
   /** A page of a tenant's sagas, newest first. */
   listSagas(query: SagaQuery): Promise<SagaPage>;
   /** Sagas running or compensating, by type, across tenants. */
@@ -184,6 +191,14 @@ export interface StoredSaga {
   state: SagaState;
   cancelRequested: boolean;
   leaseOwner: string | null;
+}
+
+export interface StoredDefinition {
+  tenantId: string;
+  name: string;
+  version: number;
+  document: Json;
+  createdAt?: number;
 }
 
 export interface StoredSignal {

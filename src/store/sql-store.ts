@@ -14,6 +14,7 @@ import type {
   LeaseRef,
   NewSaga,
   OutboxRow,
+  StoredDefinition,
   RenewedLease,
   StoredSignal,
   SagaPage,
@@ -29,6 +30,7 @@ import { CLAIM_BY_ID } from "./sql/claim-by-id.js";
 import { CLAIM_DUE } from "./sql/claim-due.js";
 import { COMMIT_FAILURES } from "./sql/commit-failures.js";
 import { COUNT_ACTIVE } from "./sql/count-active.js";
+import { LIST_DEFINITIONS, SAVE_DEFINITION } from "./sql/definitions.js";
 import { DELETE_OUTBOX, READ_OUTBOX, TRY_RELAY_LOCK } from "./sql/outbox.js";
 import { DELIVER_EVENT, GET_SIGNALS } from "./sql/signals.js";
 import { LIST_SAGAS } from "./sql/list-sagas.js";
@@ -360,6 +362,35 @@ export class SqlStore implements Store {
       await tx.query(DELETE_OUTBOX, [JSON.stringify(rows.map((r) => Number(r.position)))]);
       return rows.length;
     });
+  }
+
+  async saveDefinition(def: StoredDefinition): Promise<{ created: boolean; document: Json }> {
+    const [row] = await this.sql.query<{ document: Json; created: boolean }>(SAVE_DEFINITION, [
+      def.tenantId,
+      def.name,
+      def.version,
+      JSON.stringify(def.document),
+    ]);
+    if (!row)
+      throw new Error(`definition ${def.name} v${def.version} was neither stored nor found`);
+    return row;
+  }
+
+  async listDefinitions(tenantId: string | null): Promise<StoredDefinition[]> {
+    const rows = await this.sql.query<{
+      tenant_id: string;
+      name: string;
+      version: number;
+      document: Json;
+      created_ms: number;
+    }>(LIST_DEFINITIONS, [tenantId]);
+    return rows.map((r) => ({
+      tenantId: r.tenant_id,
+      name: r.name,
+      version: Number(r.version),
+      document: r.document,
+      createdAt: Number(r.created_ms),
+    }));
   }
 
   async countActive(): Promise<{ name: string; count: number }[]> {

@@ -4,6 +4,9 @@ import type { SagaState } from "../../core/state.js";
 import type { Orchestrator } from "../../engine/orchestrator.js";
 import { eventView } from "../views.js";
 
+/** Streams open now: shutdown ends them (clients resume with Last-Event-ID). */
+export const openStreams = new Set<() => void>();
+
 const ENDS: ReadonlySet<SagaEvent["type"]> = new Set([
   "SagaCompleted",
   "SagaCompensated",
@@ -85,6 +88,8 @@ export async function streamSaga(
     else if (first + events.length - 1 > sent) void sync();
   });
   request.raw.on("close", finish);
+  openStreams.add(finish);
+  reply.raw.on("close", () => openStreams.delete(finish));
   timers.push(setInterval(() => void sync(), POLL_MS));
   timers.push(setInterval(() => !done && res.write(": ping\n\n"), HEARTBEAT_MS));
   await sync();

@@ -135,9 +135,9 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
         response: { 200: Type.Object({ types: Type.Array(SagaTypeSchema) }) },
       },
     },
-    () => {
+    (request) => {
       const byName = new Map<string, ReturnType<typeof orchestrator.registry.all>>();
-      for (const d of orchestrator.registry.all())
+      for (const d of orchestrator.registry.all(request.principal!.tenantId))
         byName.set(d.name, [...(byName.get(d.name) ?? []), d]);
       const types = [...byName.entries()]
         .sort(([a], [b]) => a.localeCompare(b))
@@ -202,7 +202,7 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
     },
     async (request) => {
       const state = await getState(request);
-      const definition = orchestrator.registry.find(state.name, state.version);
+      const definition = orchestrator.registry.find(state.name, state.version, state.tenantId);
       return { saga_id: state.id, steps: stepsView(state, definition?.plan) };
     },
   );

@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import { toErrorInfo } from "../core/errors.js";
+import type { Json } from "../core/json.js";
+import type { BusMessage, EventBus, Subscription } from "./bus-port.js";
+import type { SagaDefinition, SagaTrigger } from "./definition.js";
+import { silentLogger, type Logger } from "./logger.js";
+import type { Orchestrator } from "./orchestrator.js";
+import type { Store } from "./store-port.js";
+
+export interface EventIntakeOptions {
+  bus: EventBus;
+  store: Pick<Store, "deliverEvent">;
+  orchestrator: Orchestrator;
+  /** Consumer group shared by every orchestrator process. Default "saga-orchestrator". */
+  group?: string;
+  /** This process's member name in the group. Default the orchestrator's workerId. */
+  consumer?: string;
+  /** Deliveries of a message that keeps failing before the bus dead-letters it. Default 5. */
+  maxDeliveries?: number;
+  /** A message held this long by a member that died is handed to another one. Default 30 s. */
+  claimIdleMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Feeds bus events to the orchestrator, in one consumer group across processes:
+ * - delivers each event to the steps waiting for it (`ctx.waitForEvent`; the match path reads
+ *   the whole message, e.g. `data.user_id`) and wakes their sagas here;
+ * - starts the sagas whose definition has a trigger for its type, idempotently: the start's
+ *   idempotency key is `event:<event id>:<saga name>`, so a redelivery or a replay of the same
+ *   event (same id) starts nothing new.
+ * A message is acknowledged only after both are durable. A handler that fails (the database down,
+ * a trigger's `input` mapping that throws) leaves it to the bus, which delivers it again and,
+ * after `maxDeliveries`, moves it to the dead letters; each failure is logged.
+ */
+export class EventIntake {
+  private constructor(
+    private readonly options: EventIntakeOptions,
+    private readonly logger: Logger,
+    private subscription: Subscription | null = null,
+  ) {}
+
+  /** Subscribes to the bus and starts handling messages. */
+  static async start(options: EventIntakeOptions): Promise<EventIntake> {
+    const intake = new EventIntake(options, options.logger ?? silentLogger);
+    intake.subscription = await options.bus.subscribe(
+      {
+        group: options.group ?? "saga-orchestrator",
+        consumer: options.consumer ?? options.orchestrator.workerId,
+        ...(options.maxDeliveries !== undefined ? { maxDeliveries: options.maxDeliveries } : {}),
+        ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
+      },
+      (message) => intake.handle(message),
+    );
+    return intake;
+  }
+
+  /** Stops reading; the message in hand finishes first (or stays unacknowledged for another member). */
+  async stop(): Promise<void> {
+    const subscription = this.subscription;
+    this.subscription = null;
+    await subscription?.stop();
+  }
+
+  /** Handles one message: resolves once its deliveries and starts are durable, throws otherwise. */
+  async handle(message: BusMessage): Promise<void> {
+    const { orchestrator } = this.options;
+    const woken = await this.options.store.deliverEvent({
+      id: message.id,
+      tenantId: message.tenantId,
+      type: message.type,
+      body: message as unknown as Json,
+    });
+    if (woken.length > 0) await orchestrator.wake(message.tenantId, woken);
+
+    const failures: string[] = [];
+    for (const [definition, trigger] of triggersFor(orchestrator, message.type)) {
+      try {
+        const input = trigger.input(eventView(message));
+        const correlationId = message.headers?.["x-correlation-id"];
+        const handle = await orchestrator.start(definition.name, input, {
+          tenantId: message.tenantId,
+          version: definition.version,
+          idempotencyKey: triggerKey(message.id, definition.name),
+          ...(correlationId ? { correlationId } : {}),
+        });
+        if (handle.created) {
+          this.logger.info(
+            { sagaId: handle.sagaId, sagaName: definition.name, eventId: message.id },
+            "saga started by an event",
+          );
+        }
+      } catch (error) {
+        const err = toErrorInfo(error);
+        failures.push(`${definition.name}: ${err.message}`);
+        this.logger.warn(
+          { err, sagaName: definition.name, eventId: message.id, type: message.type },
+          "an event trigger failed to start its saga; the event will be delivered again",
+        );
+      }
+    }
+    if (failures.length > 0) {
+      throw new Error(`event ${message.id} (${message.type}): ${failures.join("; ")}`);
+    }
+  }
+}
+
+/** The latest version of each saga type, where it has a trigger for this event type. */
+function triggersFor(
+  orchestrator: Orchestrator,
+  type: string,
+): [SagaDefinition<unknown>, SagaTrigger][] {
+  const latest = new Map<string, SagaDefinition<unknown>>();
+  for (const d of orchestrator.registry.all()) {
+    const seen = latest.get(d.name);
+    if (!seen || d.version > seen.version) latest.set(d.name, d);
+  }
+  const out: [SagaDefinition<unknown>, SagaTrigger][] = [];
+  for (const d of latest.values()) {
+    const trigger = d.triggers.find((t) => t.event === type);
+    if (trigger) out.push([d, trigger]);
+  }
+  return out;
+}
+
+/** What a trigger's `input` mapping sees: a copy, so that it cannot change the message. */
+function eventView(message: BusMessage): Parameters<SagaTrigger["input"]>[0] {
+  return structuredClone({
+    id: message.id,
+    type: message.type,
+    tenantId: message.tenantId,
+    key: message.key,
+    data: message.data,
+    occurredAt: message.occurredAt,
+  });
+}
+
+/**
+ * The idempotency key of a saga started by an event: one per (event, saga type), at most 255
+ * characters (long ids or names are hashed).
+ */
+export function triggerKey(eventId: string, sagaName: string): string {
+  const key = `event:${eventId}:${sagaName}`;
+  if (key.length <= 255) return key;
+  return `event:sha256:${createHash("sha256").update(`${eventId}\u0000${sagaName}`).digest("hex")}`;
+}
