@@ -1,10 +1,14 @@
 #!/usr/bin/env node
+import { readFile, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
 import { loadConfig, ConfigError } from "../config/config.js";
 import { createOrchestrator } from "../create-orchestrator.js";
 import { demoOrderSaga } from "../definitions/demo-order.js";
 import type { SagaDefinition } from "../engine/definition.js";
-import { createService, sagaDefaults } from "../service.js";
+import { createService } from "../service.js";
+import { sagaDefaults, setupDefinitions } from "../service-definitions.js";
 import { PgliteStore } from "../store/pglite-store.js";
 import { PostgresStore } from "../store/postgres-store.js";
 import { createLogger } from "../telemetry/logger.js";
@@ -24,6 +28,8 @@ Client (talks to a running service):
   show <id>                      steps, compensations and a timeline of events
   cancel <id>
   retry <id>
+  definitions apply <file|dir>…  register JSON/YAML saga definitions (admin key)
+  definitions list
 
 Client options:
   --url URL        service URL (default $SAGA_URL or http://127.0.0.1:8008)
@@ -152,6 +158,8 @@ async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case "definitions":
+      return definitions(client, rest, print);
     case "cancel":
     case "retry": {
       const saga = await request<SagaView>(client, "POST", `sagas/${one("saga id")}/${command}`);
@@ -161,6 +169,69 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)} (saga --help for usage)`, 2);
   }
+}
+
+async function definitions(
+  client: ClientOptions,
+  args: string[],
+  print: (json: unknown, human: () => string) => void,
+): Promise<number> {
+  const [sub, ...paths] = args;
+  if (sub === "list" && paths.length === 0) {
+    const body = await request<{ definitions: { name: string; version: number; scope: string }[] }>(
+      client,
+      "GET",
+      "definitions",
+    );
+    print(
+      body,
+      () =>
+        body.definitions.map((d) => `${d.name} v${d.version} (${d.scope})`).join("\n") ||
+        "no definitions",
+    );
+    return 0;
+  }
+  if (sub !== "apply" || paths.length === 0)
+    throw new CliError("use: saga definitions apply <file|dir>… or saga definitions list", 2);
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (!info) throw new CliError(`${path}: no such file or folder`, 2);
+    if (info.isDirectory()) {
+      files.push(
+        ...(await readdir(path))
+          .filter((f) => /\.(json|ya?ml)$/i.test(f))
+          .sort()
+          .map((f) => join(path, f)),
+      );
+    } else files.push(path);
+  }
+  let failed = 0;
+  for (const file of files) {
+    let doc: unknown;
+    try {
+      const text = await readFile(file, "utf8");
+      doc = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+    } catch (error) {
+      throw new CliError(
+        `${file}: cannot be read as ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${(error as Error).message.split("\n")[0]}`,
+        2,
+      );
+    }
+    try {
+      const result = await request<{ name: string; version: number }>(
+        client,
+        "POST",
+        "definitions",
+        doc,
+      );
+      print(result, () => `${file}: ${result.name} v${result.version} registered`);
+    } catch (error) {
+      failed++;
+      process.stderr.write(`saga: ${file}: ${(error as Error).message}\n`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
 }
 
 function serviceSagas(config: ReturnType<typeof loadConfig>): SagaDefinition<never, never>[] {
@@ -191,15 +262,23 @@ async function worker(): Promise<number> {
     );
   }
   const logger = createLogger(config.logLevel);
+  const store = new PostgresStore({ connectionString: config.databaseUrl });
   const orchestrator = await createOrchestrator({
     sagas: serviceSagas(config),
-    databaseUrl: config.databaseUrl,
+    store,
+    closeStore: true,
+    outbox: true,
     leaseMs: config.leaseSeconds * 1000,
     maxConcurrentSagas: config.workerConcurrency,
     logger,
   });
+  // The same sagas as the service: built-in, SAGA_DEFINITIONS_DIR, and those registered as data.
+  const definitions = await setupDefinitions({ config, store, orchestrator, logger });
   logger.info({ workerId: orchestrator.workerId }, "saga worker running");
-  return untilSignal(() => orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 }));
+  return untilSignal(async () => {
+    definitions.stop();
+    await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
+  });
 }
 
 async function migrateOnly(): Promise<number> {
