@@ -569,26 +569,33 @@ export class Orchestrator {
 
   private async waitForResult(tenantId: string, sagaId: string): Promise<SagaResult> {
     for (;;) {
-      // Listen before reading, so that an end between the read and the wait is not missed.
+      // A saga running here tells us when it ends: no need to read the store (the fast path).
+      // Otherwise listen before reading, so that an end between the read and the wait is not missed.
+      const runningHere = this.runners.has(sagaId);
       let stopListening = (): void => undefined;
       const local = new Promise<SagaState | null>((resolve) => {
         const set = this.waiters.get(sagaId) ?? new Set();
         set.add(resolve);
         this.waiters.set(sagaId, set);
-        const timer = setTimeout(() => resolve(null), this.options.resultPollMs);
+        const timer = setTimeout(
+          () => resolve(null),
+          this.options.resultPollMs * (runningHere ? 8 : 1),
+        );
         stopListening = () => {
           clearTimeout(timer);
           set.delete(resolve);
           resolve(null);
         };
       });
-      const saga = await this.store.getSaga(tenantId, sagaId);
-      if (!saga || isSettled(saga.state)) stopListening();
-      if (!saga) throw notFound(sagaId);
-      if (isSettled(saga.state)) return toResult(saga.state);
+      if (!runningHere) {
+        const saga = await this.store.getSaga(tenantId, sagaId);
+        if (!saga || isSettled(saga.state)) stopListening();
+        if (!saga) throw notFound(sagaId);
+        if (isSettled(saga.state)) return toResult(saga.state);
+      }
       const state = await local;
       stopListening();
-      if (state && isSettled(state)) return toResult(state);
+      if (state && isSettled(state) && state.tenantId === tenantId) return toResult(state);
       if (this.closed)
         throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
     }
