@@ -50,7 +50,12 @@ const ONBOARDING_ROUTES: Record<
   (typeof ONBOARDING)[number],
   (userId: string) => Pick<FailureRule, "service" | "method" | "path" | "match">
 > = {
-  create_user_profile: (u) => ({ service: "user", method: "POST", path: "/users", match: { id: u } }),
+  create_user_profile: (u) => ({
+    service: "user",
+    method: "POST",
+    path: "/users",
+    match: { id: u },
+  }),
   setup_default_workspace: (u) => ({
     service: "permission",
     method: "POST",
@@ -100,8 +105,7 @@ const ownedBy = (kind: string, field: string, value: string) =>
 describe.each(storeKinds())("built-in sagas against the downstream simulator: $name", (kind) => {
   const h = engineHarness(kind);
   const logger = memoryLogger();
-  const orchestrator = (): Promise<Orchestrator> =>
-    h.orchestrator(sagas, { logger, outbox: true });
+  const orchestrator = (): Promise<Orchestrator> => h.orchestrator(sagas, { logger, outbox: true });
 
   it("all three complete; every call carries <sagaId>:<step> and the saga's correlation id", async () => {
     const orch = await orchestrator();
@@ -160,7 +164,10 @@ describe.each(storeKinds())("built-in sagas against the downstream simulator: $n
     const update = callsOf(runs.workflow_execution.sagaId).find(
       (c) => c.label === "bulk_update_airtable_records",
     )!;
-    expect(update).toMatchObject({ method: "PATCH", path: "/bases/appSales2024/tables/tblLeads/records" });
+    expect(update).toMatchObject({
+      method: "PATCH",
+      path: "/bases/appSales2024/tables/tblLeads/records",
+    });
     expect((update.body as { records: unknown[] }).records).toHaveLength(2);
   });
 
@@ -194,7 +201,9 @@ describe.each(storeKinds())("built-in sagas against the downstream simulator: $n
       ]);
       // Every attempt of the failed step sent the same key; its compensation was never called.
       expect(
-        calls.filter((c) => c.label === failed).every((c) => c.idempotencyKey === `${run.sagaId}:${failed}`),
+        calls
+          .filter((c) => c.label === failed)
+          .every((c) => c.idempotencyKey === `${run.sagaId}:${failed}`),
       ).toBe(true);
       expect(calls.some((c) => c.label === `${failed}:compensate`)).toBe(false);
       for (const c of calls.filter((c) => c.label.endsWith(":compensate"))) {
@@ -271,7 +280,7 @@ describe.each(storeKinds())("built-in sagas against the downstream simulator: $n
     expect(callsOf(integration.sagaId).every((c) => c.status < 300)).toBe(true);
     // …and came back in the echoed error, which was stored scrubbed.
     const stored = JSON.stringify(await orch.events(failing.sagaId));
-    expect(stored).toContain("[redacted]");
+    expect(stored).toContain("Bearer [redacted]");
 
     const sql = sqlClientOf(h.store)!;
     const rows = [
@@ -285,6 +294,88 @@ describe.each(storeKinds())("built-in sagas against the downstream simulator: $n
     expect(rows.filter((r) => r.text.includes(CANARY))).toEqual([]);
     expect(logger.lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(logger.lines)).not.toContain(CANARY);
+  });
+});
+
+describe("the downstream simulator's control API", () => {
+  it("fails a route on request, answers a repeated Idempotency-Key once, keeps the ledger, resets", async () => {
+    const own = await startDownstreamSimulator();
+    try {
+      const call = async (method: string, path: string, body?: unknown, key?: string) => {
+        const response = await fetch(`${own.url}${path}`, {
+          method,
+          headers: {
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+            ...(key === undefined ? {} : { "idempotency-key": key, "x-correlation-id": "c-1" }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(5_000),
+        });
+        const text = await response.text();
+        return {
+          status: response.status,
+          retryAfter: response.headers.get("retry-after"),
+          body: (text ? JSON.parse(text) : null) as Record<string, unknown> | null,
+        };
+      };
+      const invalid = await call("POST", "/_control/fail", { service: "billing", path: "x" });
+      expect(invalid.status).toBe(400);
+      expect(invalid.body).toMatchObject({
+        error: { problems: [expect.stringMatching(/^service/), expect.stringMatching(/^path/)] },
+      });
+      const rule = { service: "user", method: "POST", path: "/users", status: 429, times: 1 };
+      expect(await call("POST", "/_control/fail", { ...rule, retryAfterSeconds: 2 })).toMatchObject(
+        {
+          status: 201,
+          body: { id: expect.any(String) },
+        },
+      );
+
+      const user = { id: "u-9", email: "u9@example.com" };
+      expect(await call("POST", "/user/users", user, "k-1")).toMatchObject({
+        status: 429,
+        retryAfter: "2",
+      });
+      const first = await call("POST", "/user/users", user, "k-1");
+      expect(first.status).toBe(201);
+      const again = await call("POST", "/user/users", user, "k-1");
+      expect(again).toEqual(first); // the first answer, not a 409 for an existing user
+      expect((await call("DELETE", "/user/users/u-9", undefined, "k-1")).status).toBe(422);
+      expect((await call("POST", "/user/users", user, "k-2")).status).toBe(409); // a new key runs again: the user exists
+      expect((await call("GET", "/nowhere/x")).status).toBe(404);
+
+      const ledger = await call("GET", "/_control/ledger?key_prefix=k-1");
+      expect(
+        (ledger.body!.calls as LedgerEntry[]).map((c) => [
+          c.status,
+          c.effect,
+          c.replayed,
+          !!c.failedBy,
+        ]),
+      ).toEqual([
+        [429, false, false, true],
+        [201, true, false, false],
+        [201, false, true, false],
+        [422, false, false, false],
+      ]);
+      expect(own.ledger({ keyPrefix: "k-1" })[0]).toMatchObject({
+        service: "user",
+        method: "POST",
+        path: "/users",
+        route: "/users",
+        idempotencyKey: "k-1",
+        correlationId: "c-1",
+        body: user,
+      });
+      expect(Object.keys((await call("GET", "/_control/resources")).body!.users as object)).toEqual(
+        ["u-9"],
+      );
+      expect((await call("POST", "/_control/reset")).status).toBe(200);
+      expect(own.ledger()).toEqual([]);
+      expect(own.resources()).toEqual({});
+    } finally {
+      await own.close();
+    }
   });
 });
 
