@@ -1,5 +1,6 @@
 import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
+import type { BusMessage } from "./bus-port.js";
 import type { Suspend } from "./directives.js";
 import type { StepDirectives } from "./step-directives.js";
 import {
@@ -113,14 +114,7 @@ export interface SagaDefinitionInput<TInput = Json, TResults = AnyResults> {
 /** A domain event type that starts a saga (idempotently: the event id is the idempotency key). */
 export interface SagaTrigger {
   event: string;
-  input: (event: {
-    id: string;
-    type: string;
-    tenantId: string;
-    key: string | null;
-    data: Json;
-    occurredAt: number;
-  }) => Json;
+  input: (event: BusMessage) => Json;
 }
 
 /** A validated saga definition: the plan core decides on, and the functions the engine calls. */
