@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { SqlStore } from "./sql-store.js";
 import type { SqlClient, SqlQuery } from "./sql-client.js";
@@ -45,7 +46,12 @@ class PgClient implements SqlClient {
 
   async query<Row>(text: string, params?: readonly unknown[]): Promise<Row[]> {
     await this.ready;
-    const result = await this.pool.query(text, params as unknown[] | undefined);
+    // A named (prepared) statement: each connection plans it once, not on every checkpoint.
+    const result = await this.pool.query({
+      name: statementName(text),
+      text,
+      values: params as unknown[] | undefined,
+    });
     return result.rows as Row[];
   }
 
@@ -80,4 +86,15 @@ class PgClient implements SqlClient {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+const names = new Map<string, string>();
+/** A stable name per statement text (pg prepares a named statement once per connection). */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    name = `saga_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return name;
 }

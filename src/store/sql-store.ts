@@ -87,6 +87,7 @@ export class SqlStore implements Store {
       lease_ms: Math.ceil(s.leaseMs),
       wake_at: s.wakeAt,
       dormant: s.dormant ?? false,
+      suspends: touchesSuspension(s.state, s.events),
       outbox: s.outbox ?? false,
       parent_signal: s.parentSignal ?? null,
       ord,
@@ -141,6 +142,7 @@ export class SqlStore implements Store {
       lease_ms: Math.ceil(c.leaseMs),
       wake_at: c.wakeAt,
       dormant: c.dormant ?? false,
+      suspends: touchesSuspension(c.state, c.events),
       outbox: c.outbox ?? false,
       parent_signal: c.parentSignal ?? null,
     }));
@@ -428,6 +430,20 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
     throw new InvalidCursorError();
   }
   return { createdAt, id };
+}
+
+/** Whether waits or inbox rows may need work for this write (a step suspends or was suspended). */
+function touchesSuspension(state: SagaState, events: readonly SagaEvent[]): boolean {
+  return (
+    events.some(
+      (e) =>
+        e.type === "StepSuspended" ||
+        (e.type === "StepCompleted" && e.signalId !== undefined) ||
+        e.type === "StepFailed" ||
+        e.type === "StepAborted" ||
+        e.type === "SagaCompensationStarted",
+    ) || Object.values(state.steps).some((s) => s.status === "suspended")
+  );
 }
 
 function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {

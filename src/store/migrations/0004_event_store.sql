@@ -1,8 +1,8 @@
 -- Domain events appended through the Events API (`POST /events/publish`): one stream per
 -- (tenant, stream_id), numbered 1..n; the unique key is the optimistic-concurrency guard.
 -- global_position orders a tenant's events; tx_id is the writer's transaction, so that a reader of
--- the whole log only returns rows whose writers (and every older transaction) have ended: a
--- bigserial read in order would otherwise skip a row whose transaction commits late.
+-- the whole log stops before rows of transactions newer than the oldest open writer of this table:
+-- a bigserial read in order would otherwise skip a row whose transaction commits late.
 CREATE TABLE event_store (
   global_position bigserial   PRIMARY KEY,
   tx_id           xid8        NOT NULL DEFAULT pg_current_xact_id(),

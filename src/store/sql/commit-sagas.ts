@@ -14,7 +14,8 @@ export const COMMIT_SAGAS = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id uuid, owner text, epoch bigint, expected int, status text, stream_version int, state jsonb,
-    release boolean, lease_ms int, wake_at float8, dormant boolean, outbox boolean, parent_signal jsonb)
+    release boolean, lease_ms int, wake_at float8, dormant boolean, outbox boolean, parent_signal jsonb,
+    suspends boolean)
 ), upd AS (
   UPDATE saga_instances i SET
     status = x.status,
@@ -24,9 +25,13 @@ WITH input AS (
       WHEN x.status IN ('running', 'compensating') THEN
         CASE
           -- A signal delivered meanwhile must not be slept through.
-          WHEN EXISTS (SELECT 1 FROM saga_inbox b WHERE b.saga_id = i.id
+          WHEN x.suspends AND EXISTS (SELECT 1 FROM saga_inbox b WHERE b.saga_id = i.id
                          AND x.state->'steps'->b.step->>'status' = 'suspended') THEN now()
           WHEN x.dormant THEN NULL
+          -- Still running here and already due (for recovery): leave it, so that the update
+          -- changes no indexed column and can be HOT.
+          WHEN NOT x.release AND x.wake_at IS NULL AND x.status = i.status
+               AND i.next_run_at IS NOT NULL AND i.next_run_at <= now() THEN i.next_run_at
           ELSE COALESCE(to_timestamp(x.wake_at / 1000.0), now())
         END
       WHEN x.status = 'failed' AND i.cancel_requested AND x.state->>'failedPhase' = 'forward' THEN now()
@@ -41,7 +46,8 @@ WITH input AS (
     AND i.lease_expires_at > now() AND i.stream_version = x.expected
   RETURNING i.id, i.tenant_id, i.name, i.cancel_requested
 ), written AS (
-  SELECT u.id, u.tenant_id, u.name, x.status, x.state, COALESCE(x.outbox, false) AS outbox, x.parent_signal
+  SELECT u.id, u.tenant_id, u.name, x.status, x.state, COALESCE(x.outbox, false) AS outbox, x.parent_signal,
+    COALESCE(x.suspends, true) AS suspends
   FROM upd u JOIN input x ON x.id = u.id
 ), evs AS (
   SELECT e.saga_id, e.seq, e.type, e.data, e.at

@@ -13,7 +13,7 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id uuid, tenant_id text, name text, version int, status text, stream_version int, state jsonb,
     idempotency_key text, attributes jsonb, lease_owner text, lease_ms int, wake_at float8,
-    dormant boolean, outbox boolean, parent_signal jsonb, ord int)
+    dormant boolean, outbox boolean, parent_signal jsonb, suspends boolean, ord int)
 ), ins AS (
   INSERT INTO saga_instances (id, tenant_id, name, version, status, stream_version, state,
     idempotency_key, attributes, next_run_at, lease_owner, lease_epoch, lease_expires_at)
@@ -28,7 +28,8 @@ WITH input AS (
   ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id
 ), written AS (
-  SELECT x.id, x.tenant_id, x.name, x.status, x.state, COALESCE(x.outbox, false) AS outbox, x.parent_signal
+  SELECT x.id, x.tenant_id, x.name, x.status, x.state, COALESCE(x.outbox, false) AS outbox, x.parent_signal,
+    COALESCE(x.suspends, true) AS suspends
   FROM input x WHERE x.id IN (SELECT id FROM ins)
 ), evs AS (
   SELECT e.saga_id, e.seq, e.type, e.data, e.at

@@ -57,19 +57,34 @@ WHERE tenant_id = $1 AND stream_id = $2 AND stream_version >= $3
 ORDER BY stream_version LIMIT $4`;
 
 /**
- * Up to $3 of tenant $1's events after position $2, in position order, stopping before the first
- * row whose transaction (or an older one) may still be open: only rows of transactions older than
- * the snapshot's xmin are returned, and none past a visible row that is not yet that old.
+ * Up to $3 of tenant $1's events after position $2, in position order, never past a row that an
+ * open transaction could still precede: a transaction in progress at this snapshot that writes
+ * to `event_store` (it holds its write lock now, or it ended since the snapshot and so might have)
+ * is a horizon, and the page stops before the first visible row written by a transaction as new
+ * as that or newer. This is `tx_id < pg_snapshot_xmin(pg_current_snapshot())` narrowed to the
+ * event store's writers: a long transaction elsewhere (another table, another database) does not
+ * hold the log back.
  */
 export const READ_ALL = `
-WITH horizon AS (
-  SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin
+WITH snap AS (
+  SELECT pg_current_snapshot() AS s
+), writers AS (
+  SELECT t.transactionid::text::bigint AS xid32
+  FROM pg_locks r JOIN pg_locks t ON t.pid = r.pid
+  WHERE r.locktype = 'relation' AND r.relation = 'event_store'::regclass
+    AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND r.mode = 'RowExclusiveLock' AND r.granted
+    AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted
+), horizon AS (
+  SELECT min(x) AS xmin FROM snap, pg_snapshot_xip(snap.s) AS x
+  WHERE pg_xact_status(x) <> 'in progress'
+     OR (x::text::numeric % 4294967296)::bigint IN (SELECT xid32 FROM writers)
 ), pending AS (
   SELECT min(s.global_position) AS p FROM event_store s, horizon h
-  WHERE s.tenant_id = $1 AND s.tx_id >= h.xmin AND s.global_position > $2
+  WHERE s.tenant_id = $1 AND s.global_position > $2 AND s.tx_id >= h.xmin
 )
-SELECT ${EVENT_COLUMNS} FROM event_store s, horizon h, pending
-WHERE s.tenant_id = $1 AND s.global_position > $2 AND s.tx_id < h.xmin
+SELECT ${EVENT_COLUMNS} FROM event_store s, pending
+WHERE s.tenant_id = $1 AND s.global_position > $2
   AND (pending.p IS NULL OR s.global_position < pending.p)
 ORDER BY s.global_position LIMIT $3`;
 

@@ -2,7 +2,9 @@
  * Statement fragments shared by the create and commit statements: what a durable write of a
  * saga's events implies besides the events themselves, all in the same statement (and so the
  * same transaction). They read two CTEs the host statement defines:
- * - `written(id, tenant_id, name, status, state, outbox, parent_signal)`: the sagas written;
+ * - `written(id, tenant_id, name, status, state, outbox, parent_signal, suspends)`: the sagas
+ *   written (`suspends`: the saga has, or had, suspended steps — otherwise waits and inbox are
+ *   left alone, which keeps the common checkpoint cheap);
  * - `evs(saga_id, seq, type, data)`: their new events.
  */
 
@@ -41,16 +43,16 @@ waits_add AS (
   SELECT e.saga_id, e.data->>'step', w.tenant_id, e.data->'wait'->>'topic', e.data->'wait'->>'path',
     e.data->'wait'->>'key'
   FROM evs e JOIN written w ON w.id = e.saga_id
-  WHERE e.type = 'StepSuspended' AND jsonb_typeof(e.data->'wait') = 'object'
+  WHERE w.suspends AND e.type = 'StepSuspended' AND jsonb_typeof(e.data->'wait') = 'object'
     AND w.state->'steps'->(e.data->>'step')->>'status' = 'suspended'
   ON CONFLICT (saga_id, step) DO UPDATE SET topic = EXCLUDED.topic, match_path = EXCLUDED.match_path,
     match_key = EXCLUDED.match_key
 ), waits_drop AS (
   DELETE FROM saga_waits sw USING written w
-  WHERE sw.saga_id = w.id AND COALESCE(w.state->'steps'->sw.step->>'status', '') <> 'suspended'
+  WHERE w.suspends AND sw.saga_id = w.id AND COALESCE(w.state->'steps'->sw.step->>'status', '') <> 'suspended'
 ), inbox_drop AS (
   DELETE FROM saga_inbox b USING written w
-  WHERE b.saga_id = w.id AND COALESCE(w.state->'steps'->b.step->>'status', '') <> 'suspended'
+  WHERE w.suspends AND b.saga_id = w.id AND COALESCE(w.state->'steps'->b.step->>'status', '') <> 'suspended'
 )`;
 
 /** A child saga that ended signals the parent's step and wakes the parent. */
