@@ -60,16 +60,8 @@ export async function createService(
     if (!options.store) await store.close().catch(() => undefined);
     throw error;
   });
-  const events = await startServiceEvents({
-    config,
-    store,
-    orchestrator,
-    logger,
-    ...(options.bus ? { bus: options.bus } : {}),
-  }).catch(async (error: unknown) => {
-    await orchestrator.close({ graceMs: 0 });
-    throw error;
-  });
+  // Definitions first: the intake may take events (pending ones, after a restart) at once, and a
+  // trigger of a definition not yet loaded would miss them.
   const definitions: ServiceDefinitions = await setupDefinitions({
     config,
     store,
@@ -77,9 +69,18 @@ export async function createService(
     logger,
     ...(options.builtinDefinitions !== undefined ? { builtinDir: options.builtinDefinitions } : {}),
   }).catch(async (error: unknown) => {
-    await events.stop();
     await orchestrator.close({ graceMs: 0 });
-    await events.closeBus();
+    throw error;
+  });
+  const events = await startServiceEvents({
+    config,
+    store,
+    orchestrator,
+    logger,
+    ...(options.bus ? { bus: options.bus } : {}),
+  }).catch(async (error: unknown) => {
+    definitions.stop();
+    await orchestrator.close({ graceMs: 0 });
     throw error;
   });
   const metrics = new SagaMetrics(() => orchestrator.countActive());

@@ -9,6 +9,7 @@ import { demoOrderSaga } from "../definitions/demo-order.js";
 import type { SagaDefinition } from "../engine/definition.js";
 import { createService } from "../service.js";
 import { sagaDefaults, setupDefinitions } from "../service-definitions.js";
+import { startServiceEvents } from "../service-events.js";
 import { PgliteStore } from "../store/pglite-store.js";
 import { PostgresStore } from "../store/postgres-store.js";
 import { createLogger } from "../telemetry/logger.js";
@@ -274,10 +275,20 @@ async function worker(): Promise<number> {
   });
   // The same sagas as the service: built-in, SAGA_DEFINITIONS_DIR, and those registered as data.
   const definitions = await setupDefinitions({ config, store, orchestrator, logger });
-  logger.info({ workerId: orchestrator.workerId }, "saga worker running");
+  // With Redis, a worker also relays the outbox and takes events in (triggers, waits); without
+  // it there is no shared bus, and relaying to a bus only this process sees would lose events.
+  const events = config.redisUrl
+    ? await startServiceEvents({ config, store, orchestrator, logger })
+    : null;
+  logger.info(
+    { workerId: orchestrator.workerId, bus: config.redisUrl ? "redis" : "none" },
+    "saga worker running",
+  );
   return untilSignal(async () => {
     definitions.stop();
+    await events?.stop();
     await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
+    await events?.closeBus();
   });
 }
 

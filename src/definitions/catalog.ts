@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
-import type { SagaDefinition } from "../engine/definition.js";
 import type { Logger } from "../engine/logger.js";
 import type { DefinitionRegistry } from "../engine/registry.js";
 import type { Store } from "../engine/store-port.js";
@@ -55,7 +54,7 @@ export class DefinitionCatalog {
         if (children.some((c) => !this.knows(c, null) && pending.some((p) => nameOf(p.doc) === c)))
           continue;
         const definition = this.compileFor(item.doc, null);
-        this.registry.add(definition as unknown as SagaDefinition<never, never>);
+        this.registry.add(definition);
         this.remember(null, item.doc);
         compiled.push(definition);
         pending.splice(pending.indexOf(item), 1);
@@ -103,7 +102,7 @@ export class DefinitionCatalog {
     }
     // (A global definition with the same content already serves this tenant.)
     if (!this.registry.has(definition.name, definition.version, tenantId)) {
-      this.registry.add(definition as unknown as SagaDefinition<never, never>, tenantId);
+      this.registry.add(definition, tenantId);
     }
     const entry = this.remember(tenantId, document);
     return { outcome: saved.created ? "created" : "unchanged", definition: entry };
@@ -116,7 +115,7 @@ export class DefinitionCatalog {
       try {
         const definition = this.compileFor(stored.document, stored.tenantId);
         if (!this.registry.has(stored.name, stored.version, stored.tenantId)) {
-          this.registry.add(definition as unknown as SagaDefinition<never, never>, stored.tenantId);
+          this.registry.add(definition, stored.tenantId);
         }
         this.remember(stored.tenantId, stored.document);
       } catch (error) {
@@ -178,7 +177,10 @@ function parseDocument(text: string, file: string): unknown {
   }
 }
 
-const nameOf = (doc: unknown) => String((doc as { name?: unknown } | null)?.name ?? "");
+const nameOf = (doc: unknown): string => {
+  const name = (doc as { name?: unknown } | null)?.name;
+  return typeof name === "string" ? name : "";
+};
 const key = (tenantId: string | null, name: string, version: number) =>
   `${tenantId ?? "*"}\u0000${name}\u0000${version}`;
 const sameJson = (a: unknown, b: unknown) => canonical(a) === canonical(b);

@@ -74,9 +74,9 @@ export class EventIntake {
     if (woken.length > 0) await orchestrator.wake(message.tenantId, woken);
 
     const failures: string[] = [];
-    for (const [definition, trigger] of triggersFor(orchestrator, message.type)) {
+    for (const [definition, trigger] of triggersFor(orchestrator, message)) {
       try {
-        const input = trigger.input(eventView(message));
+        const input = trigger.input(structuredClone(message)); // a copy: the mapping cannot change it
         const correlationId = message.headers?.["x-correlation-id"];
         const handle = await orchestrator.start(definition.name, input, {
           tenantId: message.tenantId,
@@ -105,34 +105,25 @@ export class EventIntake {
   }
 }
 
-/** The latest version of each saga type, where it has a trigger for this event type. */
+/**
+ * The latest version of each saga type the event's tenant sees (global ones and its own), where
+ * it has a trigger for this event type.
+ */
 function triggersFor(
   orchestrator: Orchestrator,
-  type: string,
+  message: BusMessage,
 ): [SagaDefinition<unknown>, SagaTrigger][] {
   const latest = new Map<string, SagaDefinition<unknown>>();
-  for (const d of orchestrator.registry.all()) {
+  for (const d of orchestrator.registry.all(message.tenantId)) {
     const seen = latest.get(d.name);
     if (!seen || d.version > seen.version) latest.set(d.name, d);
   }
   const out: [SagaDefinition<unknown>, SagaTrigger][] = [];
   for (const d of latest.values()) {
-    const trigger = d.triggers.find((t) => t.event === type);
+    const trigger = d.triggers.find((t) => t.event === message.type);
     if (trigger) out.push([d, trigger]);
   }
   return out;
-}
-
-/** What a trigger's `input` mapping sees: a copy, so that it cannot change the message. */
-function eventView(message: BusMessage): Parameters<SagaTrigger["input"]>[0] {
-  return structuredClone({
-    id: message.id,
-    type: message.type,
-    tenantId: message.tenantId,
-    key: message.key,
-    data: message.data,
-    occurredAt: message.occurredAt,
-  });
 }
 
 /**

@@ -4,7 +4,7 @@ import type { CalibratedClock } from "./clock.js";
 import type { Logger } from "./logger.js";
 import type { DefinitionRegistry } from "./registry.js";
 import type { SagaRunner } from "./saga-runner.js";
-import type { Claimed, Store } from "./store-port.js";
+import type { Claimed, LeaseRef, Store } from "./store-port.js";
 
 export interface WorkerLoopsOptions {
   store: Store;
@@ -132,15 +132,20 @@ export class WorkerLoops {
   }
 
   private async heartbeat(): Promise<void> {
-    const runners = [...this.o.runners.values()];
-    const leases = runners.flatMap((r) => (r.currentLease ? [r.currentLease] : []));
+    // Judge only the leases sent: a new saga's lease that appears during the renewal (its create
+    // committed meanwhile) was not asked about and must not be taken for lost.
+    const sent = new Map<SagaRunner, LeaseRef>();
+    for (const runner of this.o.runners.values()) {
+      const lease = runner.currentLease;
+      if (lease) sent.set(runner, lease);
+    }
+    const leases = [...sent.values()];
     if (leases.length === 0) return;
     try {
       const renewed = await this.o.store.renewLeases(this.o.owner, leases, this.o.leaseMs);
       const byId = new Map(renewed.map((r) => [r.sagaId, r.cancelRequested]));
-      for (const runner of runners) {
-        const lease = runner.currentLease;
-        if (!lease || this.o.runners.get(runner.sagaId) !== runner) continue;
+      for (const [runner, lease] of sent) {
+        if (this.o.runners.get(runner.sagaId) !== runner) continue;
         const cancel = byId.get(lease.sagaId);
         if (cancel === undefined) {
           // Not renewed: expired or taken over. A runner that committed meanwhile has a newer

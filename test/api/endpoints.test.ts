@@ -55,6 +55,7 @@ describe.each(storeKinds())("HTTP API endpoints: $name", (kind) => {
       sagas,
       logger: false,
       store,
+      builtinDefinitions: null,
     });
   });
   afterAll(async () => {

@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCodes, SagaError } from "../../src/core/errors.js";
+import type { SagaError } from "../../src/core/errors.js";
+import { ErrorCodes } from "../../src/core/errors.js";
 import { compileDefinition, type CompileOptions } from "../../src/definitions/format/compile.js";
 import { createSsrfGuard } from "../../src/steps/http/ssrf-guard.js";
 import { engineHarness, eventually } from "../helpers/engine.js";
@@ -29,14 +30,12 @@ beforeAll(async () => {
           .end(JSON.stringify({ error: "refused" }));
         return;
       }
-      res
-        .writeHead(201, { "content-type": "application/json" })
-        .end(
-          JSON.stringify({
-            id: `id-${ledger.length}`,
-            echo: body ? (JSON.parse(body) as unknown) : null,
-          }),
-        );
+      res.writeHead(201, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          id: `id-${ledger.length}`,
+          echo: body ? (JSON.parse(body) as unknown) : null,
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

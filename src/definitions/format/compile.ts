@@ -11,13 +11,7 @@ import {
 import { executeHttpStep, type HttpStepDeps } from "../../steps/http/http-step.js";
 import type { HttpStepSpec } from "../../steps/http/spec.js";
 import { render } from "../../steps/template.js";
-import type {
-  LeafStepDocument,
-  ParallelStepDocument,
-  RetryDocument,
-  SagaDocument,
-  WhenDocument,
-} from "./schema.js";
+import type { LeafStepDocument, RetryDocument, SagaDocument, WhenDocument } from "./schema.js";
 import { definitionProblems, type ValidateOptions } from "./validate.js";
 
 export interface CompileOptions extends ValidateOptions {
@@ -89,7 +83,13 @@ export function compileDefinition(raw: unknown, options: CompileOptions): Compil
               s.event.data === undefined ? null : render(s.event.data as Json, view(ctx));
             const key = s.event.key === undefined ? null : render(s.event.key as Json, view(ctx));
             const emitted = ctx.emit(
-              [{ type: s.event.type, data, key: key === null ? null : String(key) }],
+              [
+                {
+                  type: s.event.type,
+                  data,
+                  key: key === null ? null : typeof key === "string" ? key : JSON.stringify(key),
+                },
+              ],
               null,
             );
             return ctx.emit(emitted.messages, {
@@ -108,7 +108,7 @@ export function compileDefinition(raw: unknown, options: CompileOptions): Compil
           action: (ctx) =>
             ctx.waitForEvent(s.event, {
               path: s.match.path,
-              equals: String(render(s.match.equals as Json, view(ctx))),
+              equals: scalar(render(s.match.equals as Json, view(ctx))),
               ...(s.timeout_seconds !== undefined ? { timeoutMs: s.timeout_seconds * 1000 } : {}),
             }),
         };
@@ -148,10 +148,10 @@ export function compileDefinition(raw: unknown, options: CompileOptions): Compil
   const steps = doc.steps.map((step): StepDefinition<Json> | ParallelDefinition<Json> =>
     "parallel" in step
       ? {
-          name: (step as ParallelStepDocument).name,
-          parallel: (step as ParallelStepDocument).parallel.map(leaf),
+          name: step.name,
+          parallel: step.parallel.map(leaf),
         }
-      : leaf(step as LeafStepDocument),
+      : leaf(step),
   );
   const defaults = options.defaults ?? {};
   const timeoutMs =
@@ -219,3 +219,5 @@ function whenOf(
 
 const truthy = (v: Json) => !(v === null || v === false || v === 0 || v === "" || v === "false");
 const equal = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+const scalar = (v: Json): string => (typeof v === "string" ? v : JSON.stringify(v));

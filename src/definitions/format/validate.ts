@@ -1,12 +1,8 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { httpStepSpecProblems } from "../../steps/http/spec.js";
-import {
-  parsePlaceholder,
-  placeholders,
-  TemplateError,
-  type TemplateRoot,
-} from "../../steps/template.js";
+import type { TemplateError } from "../../steps/template.js";
+import { placeholders, type TemplateRoot } from "../../steps/template.js";
 import { ParallelStepSchema, SagaDocumentSchema, StepSchemas } from "./schema.js";
 
 const KINDS = Object.keys(StepSchemas) as (keyof typeof StepSchemas)[];

@@ -1,5 +1,8 @@
-/** The relay's lock: one relay at a time across processes, for the length of one batch. */
-export const TRY_RELAY_LOCK = `SELECT pg_try_advisory_xact_lock(7243911002) AS locked`;
+/**
+ * The relay's lock: one relay at a time across processes, for the length of one batch. Keyed by
+ * schema, so that deployments in different schemas of one database do not wait for each other.
+ */
+export const TRY_RELAY_LOCK = `SELECT pg_try_advisory_xact_lock(7243912, hashtext(current_schema())) AS locked`;
 
 /** Up to $1 outbox rows in commit order (position; a late commit is simply read next time). */
 export const READ_OUTBOX = `

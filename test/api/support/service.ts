@@ -42,7 +42,11 @@ export function useService(env: Record<string, string>): { readonly service: Ser
       ...env,
       SAGA_DATA_DIR: dataDir,
     });
-    service = await createService(config, { sagas: TEST_SAGAS, logger: false });
+    service = await createService(config, {
+      sagas: TEST_SAGAS,
+      logger: false,
+      builtinDefinitions: null,
+    });
     await service.app.ready();
   });
   afterAll(async () => {
