@@ -175,6 +175,7 @@ export class Orchestrator {
       },
     };
     this.listeners.add(logListener(this.logger));
+    this.listeners.add((state, events) => this.cancelAbandonedChildren(state, events));
     this.loops = new WorkerLoops({
       store: this.store,
       registry: this.registry,
@@ -515,6 +516,30 @@ export class Orchestrator {
     });
     this.closed = true;
     if (this.closeStore) await this.store.close();
+  }
+
+  /**
+   * A parent that starts compensating while a child saga runs (its step was suspended, now
+   * aborted) cancels that child, so that the child undoes itself instead of running on.
+   */
+  private cancelAbandonedChildren(state: SagaState, events: readonly SagaEvent[]): void {
+    if (!events.some((e) => e.type === "SagaCompensationStarted")) return;
+    const aborted = Object.entries(state.steps).filter(([, s]) => s.status === "aborted");
+    for (const [step] of aborted) {
+      void this.store
+        .findByIdempotencyKey(state.tenantId, `${state.id}:${step}`)
+        .then(async (child) => {
+          if (child?.parent?.sagaId === state.id && child.status === "running") {
+            await this.cancel(child.id, { tenantId: state.tenantId });
+          }
+        })
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { sagaId: state.id, step, err: toErrorInfo(error) },
+            "could not cancel the child saga of an aborted step",
+          ),
+        );
+    }
   }
 
   private assertOpen(): void {

@@ -30,6 +30,8 @@ export interface Store {
   /** Due sagas whose (name, version) is not among `types`: for a log line, never claimed. */
   findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]>;
   getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null>;
+  /** The saga started with this idempotency key in this tenant (e.g. the child of a step). */
+  findByIdempotencyKey(tenantId: string, key: string): Promise<SagaState | null>;
   getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]>;
   /** Signals delivered to a saga's suspended steps, not yet consumed. */
   getSignals(sagaId: string): Promise<StoredSignal[]>;

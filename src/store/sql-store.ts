@@ -278,6 +278,13 @@ export class SqlStore implements Store {
       : null;
   }
 
+  async findByIdempotencyKey(tenantId: string, key: string): Promise<SagaState | null> {
+    const [row] = await this.sql.query<{ state: SagaState }>(FIND_BY_IDEMPOTENCY_KEYS, [
+      JSON.stringify([{ tenant_id: tenantId, key }]),
+    ]);
+    return row?.state ?? null;
+  }
+
   async getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]> {
     if (!UUID.test(sagaId)) return [];
     const rows = await this.sql.query<{ saga_id: string; seq: number; data: SagaEvent }>(

@@ -232,4 +232,52 @@ describe.each(storeKinds())("declarative sagas run on the engine: $name", (kind)
     const childId = (undone.results.integrate as { sagaId: string }).sagaId;
     await eventually(async () => (await orch.get(childId))?.status === "compensated");
   });
+
+  it("cancelling a parent while its child saga runs cancels the child, which compensates", async () => {
+    const child = compileDefinition(
+      {
+        name: "slow_child",
+        version: 1,
+        steps: [
+          {
+            name: "touch",
+            request: { service: "notification", method: "POST", path: "/child-touch" },
+            compensation: {
+              request: { service: "notification", method: "DELETE", path: "/child-touch" },
+            },
+          },
+          { name: "nap", kind: "sleep", seconds: 600 },
+        ],
+      },
+      options(),
+    );
+    const parent = compileDefinition(
+      {
+        name: "waits_for_child",
+        version: 1,
+        steps: [{ name: "run_child", kind: "saga", saga: "slow_child" }],
+      },
+      options({ slow_child: [] }),
+    );
+    const orch = await h.orchestrator([parent, child]);
+    const run = await orch.start("waits_for_child", {});
+    await eventually(
+      async () => (await orch.get(run.sagaId))?.steps.run_child?.status === "suspended",
+    );
+    await eventually(async () => {
+      const page = await orch.list({ names: ["slow_child"] });
+      return page.items.some(
+        (c) => c.parent?.sagaId === run.sagaId && c.steps.nap?.status === "suspended",
+      );
+    });
+    await orch.cancel(run.sagaId);
+    const result = await run.result();
+    expect(result.status).toBe("compensated");
+    expect(result.reason).toBe("cancelled");
+    const page = await orch.list({ names: ["slow_child"] });
+    const theChild = page.items.find((c) => c.parent?.sagaId === run.sagaId)!;
+    const childResult = await orch.handle(theChild.id).result();
+    expect(childResult.status).toBe("compensated");
+    expect(childResult.reason).toBe("cancelled");
+  });
 });
