@@ -9,7 +9,8 @@ import type { EventStore } from "../engine/event-store-port.js";
 import type { Orchestrator } from "../engine/orchestrator.js";
 import type { SagaMetrics } from "../telemetry/metrics.js";
 import { createAuthenticator } from "./auth.js";
-import { errorBody, installErrorHandlers } from "./http-errors.js";
+import { FailedAuthLimiter } from "./failed-auth-limiter.js";
+import { HttpError, errorBody, installErrorHandlers } from "./http-errors.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type HealthInfo } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -113,12 +114,30 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   const authenticator = createAuthenticator(config);
+  const failedAuth = new FailedAuthLimiter(
+    Math.max(10, Math.floor(config.rateLimitPerMinute / 10)),
+  );
   app.decorateRequest("principal", null);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-correlation-id", request.id);
     const isPublic = request.routeOptions.config.public === true || request.url.startsWith("/docs");
     if (isPublic || request.is404) return;
-    request.principal = await authenticator.authenticate(request);
+    const wait = failedAuth.blockedFor(request.ip);
+    if (wait > 0) {
+      reply.header("retry-after", String(wait));
+      throw new HttpError(
+        429,
+        "RATE_LIMITED",
+        `too many failed authentications from this address; retry in ${wait} s`,
+      );
+    }
+    try {
+      request.principal = await authenticator.authenticate(request);
+    } catch (error) {
+      if (error instanceof HttpError && error.statusCode === 401)
+        failedAuth.recordFailure(request.ip);
+      throw error;
+    }
   });
 
   await app.register(rateLimit, {
