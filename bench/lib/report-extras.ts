@@ -107,8 +107,18 @@ export function extrasSections(r: Report, header: string[]): string[] {
   for (const p of r.profile) out.push(...profileSection(p));
   out.push("## Notes");
   const notes = new Set<string>();
-  for (const p of [...r.saga3, ...r.compensate])
-    for (const n of p.result?.notes ?? []) notes.add(n);
+  const restateRss: string[] = [];
+  for (const p of [...r.saga3, ...r.compensate]) {
+    for (const n of p.result?.notes ?? []) {
+      const rss = /^restate: restate-server peak RSS (\d+) MB/.exec(n);
+      if (rss) restateRss.push(`${rss[1]} (${p.concurrency} in flight)`);
+      else notes.add(n);
+    }
+  }
+  if (restateRss.length > 0)
+    notes.add(
+      `restate: restate-server peak RSS in MB, not in the node column: ${restateRss.join(", ")}`,
+    );
   out.push([...notes].map((n) => `- ${n}`).join("\n"));
   if (r.restateDurability.length > 0)
     out.push(

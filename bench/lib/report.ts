@@ -51,6 +51,14 @@ export function renderReport(r: Report): string {
       `BENCH_REPS=${r.settings.reps}, in flight ${r.settings.concurrency.join(", ")}` +
       `${r.settings.history ? ", BENCH_HISTORY=1" : ""}). Every figure below was measured in this run.`,
   );
+  const others = [...r.saga3, ...r.compensate]
+    .map((p) => p.result?.otherCores)
+    .filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+  const meanOther = others.reduce((a, b) => a + b, 0) / Math.max(1, others.length);
+  if (meanOther > 0.2)
+    out.push(
+      `> **The machine was not idle during this run**: other processes used ${num(meanOther, 2)} of the 2 cores on average during the measured windows (up to ${num(Math.max(...others), 2)}; column "other load"). Every engine ran under the same kind of interference, but the absolute figures are pessimistic and the repetitions differ more than they would on an idle machine.`,
+    );
   out.push("## Machine");
   out.push(
     table(
