@@ -63,6 +63,7 @@ function countingLogger(): { logger: Logger; summary: () => string[] } {
       info: () => undefined,
       warn: count("warn"),
       error: count("error"),
+      isLevelEnabled: (level) => level === "warn" || level === "error",
     },
     summary: () => [...seen].map(([k, n]) => `engine log ${n}× ${k}`),
   };

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import pg from "pg";
-import { COMMIT_SAGAS } from "../../src/store/sql/commit-sagas.js";
 
 /**
  * EXPLAIN (ANALYZE, BUFFERS) of the engine's group-commit statement with the parameters of the
@@ -12,9 +11,11 @@ export async function explainCommit(
   databaseUrl: string,
   captured: string,
 ): Promise<{ batch: number; plan: string }> {
-  const { size, values } = JSON.parse(readFileSync(captured, "utf8")) as {
+  const { size, text, values } = JSON.parse(readFileSync(captured, "utf8")) as {
     size: number;
-    values: [string, string];
+    /** The statement as sent: the lean or the full group commit. */
+    text: string;
+    values: string[];
   };
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -33,7 +34,7 @@ export async function explainCommit(
       [values[1]],
     );
     const plan = await client.query<{ "QUERY PLAN": string }>(
-      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${COMMIT_SAGAS}`,
+      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`,
       values,
     );
     return { batch: size, plan: plan.rows.map((r) => r["QUERY PLAN"]).join("\n") };

@@ -31,13 +31,14 @@ async function factory(name: EngineName): Promise<EngineFactory> {
 export async function runPoint(spec: PointSpec): Promise<PointResult> {
   const usesPg = !["ours-pglite", "restate"].includes(spec.engine);
   // The largest group-commit batch (by the length of its JSON: cheap, no parsing in the run).
-  let largest: readonly unknown[] | null = null;
+  let largest: { text: string; values: readonly unknown[] } | null = null;
   const counter: PgCounter | null = usesPg
     ? installPgCounter((text, values) => {
         if (!spec.captureCommitTo || !values || typeof values[0] !== "string") return;
         if (!text.includes("UPDATE saga_instances i SET")) return;
         if (!text.includes("jsonb_to_recordset($1::jsonb)")) return;
-        if (!largest || values[0].length > String(largest[0]).length) largest = values;
+        if (!largest || values[0].length > String(largest.values[0]).length)
+          largest = { text, values };
       })
     : null;
   const probe = new StepProbe();
@@ -73,8 +74,9 @@ export async function runPoint(spec: PointSpec): Promise<PointResult> {
     return null;
   });
   if (spec.captureCommitTo && largest) {
-    const size = (JSON.parse(String(largest[0])) as unknown[]).length;
-    writeFileSync(spec.captureCommitTo, JSON.stringify({ size, values: largest }));
+    const { text, values } = largest as { text: string; values: readonly unknown[] };
+    const size = (JSON.parse(String(values[0])) as unknown[]).length;
+    writeFileSync(spec.captureCommitTo, JSON.stringify({ size, text, values }));
   }
   await engine.close();
 

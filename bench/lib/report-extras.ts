@@ -277,7 +277,7 @@ function profileSection(p: ProfileRecord): string[] {
   out.push(`pg_stat_statements: ${p.pgStatStatements}`);
   if (p.explain)
     out.push(
-      `EXPLAIN (ANALYZE, BUFFERS) of the group-commit statement (COMMIT_SAGAS) with the largest batch of the run (${p.explain.batch} sagas), replayed in a rolled-back transaction:\n\n\`\`\`\n${p.explain.plan}\n\`\`\``,
+      `EXPLAIN (ANALYZE, BUFFERS) of the group-commit statement (as sent: COMMIT_SAGAS or its lean variant) with the largest batch of the run (${p.explain.batch} sagas), replayed in a rolled-back transaction:\n\n\`\`\`\n${p.explain.plan}\n\`\`\``,
     );
   if (p.error) out.push(`Error: ${p.error}`);
   return out;

@@ -10,6 +10,9 @@ export class InvalidTransitionError extends SagaError {
   }
 }
 
+/** PENDING_STEP unfrozen, to spread from: V8 copies a frozen object several times slower. */
+const BLANK_STEP: StepState = { ...PENDING_STEP };
+
 /**
  * The pure transition `(state, event) -> state`. `null` is the state before `SagaStarted`.
  * It never mutates its input. Replaying a stream from `null` gives the stored projection.
@@ -46,7 +49,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
   const next: SagaState = { ...state, seq: state.seq + 1, updatedAt: event.at };
 
   const step = (name: string, patch: Partial<StepState>): void => {
-    next.steps = { ...next.steps, [name]: { ...(state.steps[name] ?? PENDING_STEP), ...patch } };
+    next.steps = { ...next.steps, [name]: { ...(state.steps[name] ?? BLANK_STEP), ...patch } };
   };
 
   switch (event.type) {

@@ -10,31 +10,60 @@ export type AttemptOutcome =
   | { kind: "aborted"; reason: unknown };
 
 /**
+ * The abort signal of one attempt, made only when the step reads it: most steps never do, and an
+ * AbortController per attempt is a measurable share of the engine's CPU under load.
+ */
+export class LazyAbort {
+  private controller: AbortController | null = null;
+  private aborted = false;
+  private reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/** An attempt under way: its outcome, and how to stop it from outside. */
+export interface RunningAttempt {
+  readonly outcome: Promise<AttemptOutcome>;
+  /** Cancel, deadline, sibling failure, lease lost: settles as aborted, aborts the step's signal. */
+  readonly stop: (reason: unknown) => void;
+}
+
+/**
  * Runs one attempt and always settles promptly: when the function settles, when its time limit
  * passes (its signal is aborted; a function that ignores the signal is left behind and its late
- * result discarded), or when `stop` aborts from outside (cancel, deadline, sibling failure, lease
- * lost). Throws of non-Errors and non-JSON results become recorded errors, never a crash.
+ * result discarded), or when it is stopped from outside. Throws of non-Errors and non-JSON
+ * results become recorded errors, never a crash.
  */
 export function runAttempt(
-  fn: (signal: AbortSignal) => unknown,
-  options: { timeoutMs: number | null; stop: AbortSignal; timeoutCode: string },
-): Promise<AttemptOutcome> {
-  const controller = new AbortController();
-  return new Promise<AttemptOutcome>((resolve) => {
+  fn: (abort: LazyAbort) => unknown,
+  options: { timeoutMs: number | null; timeoutCode: string },
+): RunningAttempt {
+  const abort = new LazyAbort();
+  let stop: (reason: unknown) => void = () => undefined;
+  const outcome = new Promise<AttemptOutcome>((resolve) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const settle = (outcome: AttemptOutcome, abortReason?: unknown) => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
-      options.stop.removeEventListener("abort", onStop);
-      if (abortReason !== undefined) controller.abort(abortReason);
+      if (abortReason !== undefined) abort.abort(abortReason);
       resolve(outcome);
     };
-    const onStop = () =>
-      settle({ kind: "aborted", reason: options.stop.reason }, options.stop.reason);
-    if (options.stop.aborted) return onStop();
-    options.stop.addEventListener("abort", onStop, { once: true });
+    stop = (reason) => settle({ kind: "aborted", reason }, reason);
     if (options.timeoutMs !== null) {
       const ms = options.timeoutMs;
       timer = setTimeout(() => {
@@ -44,7 +73,7 @@ export function runAttempt(
     }
     let pending: unknown;
     try {
-      pending = fn(controller.signal);
+      pending = fn(abort);
     } catch (thrown) {
       return settle({ kind: "error", error: toErrorInfo(thrown) });
     }
@@ -84,4 +113,5 @@ export function runAttempt(
       (thrown: unknown) => settle({ kind: "error", error: toErrorInfo(thrown) }),
     );
   });
+  return { outcome, stop: (reason) => stop(reason) };
 }

@@ -3,7 +3,11 @@ import type { CommitListener } from "./observer.js";
 
 /** Log lines for what sagas do, each carrying the saga id, type and correlation id. */
 export function logListener(logger: Logger): CommitListener {
+  const enabled = (level: "debug" | "info" | "warn" | "error") =>
+    logger.isLevelEnabled ? logger.isLevelEnabled(level) : true;
   return (state, events) => {
+    // Most commits log nothing at the usual levels: skip them before building any line.
+    if (!enabled("error") || (!enabled("debug") && !events.some(logged))) return;
     const base = {
       sagaId: state.id,
       sagaType: state.name,
@@ -57,4 +61,20 @@ export function logListener(logger: Logger): CommitListener {
       }
     }
   };
+}
+
+/** Events logged at info level or above (StepCompleted is debug). */
+function logged(e: { type: string }): boolean {
+  switch (e.type) {
+    case "SagaStarted":
+    case "StepFailed":
+    case "SagaCompensationStarted":
+    case "StepCompensationFailed":
+    case "SagaCompleted":
+    case "SagaCompensated":
+    case "SagaFailed":
+      return true;
+    default:
+      return false;
+  }
 }

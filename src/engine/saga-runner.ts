@@ -4,7 +4,7 @@ import type { EventDraft, ParentRef, SagaEvent } from "../core/events.js";
 import { Suspend } from "./directives.js";
 import { applyEvent } from "../core/reducer.js";
 import { PENDING_STEP, stepResults, type SagaState } from "../core/state.js";
-import { runAttempt, type AttemptOutcome } from "./attempt.js";
+import { LazyAbort, runAttempt, type AttemptOutcome } from "./attempt.js";
 import type { Clock } from "./clock.js";
 import type { SagaDefinition, StepContext } from "./definition.js";
 import type { Logger } from "./logger.js";
@@ -64,7 +64,7 @@ export type RunEnd =
 interface InFlight {
   phase: Phase;
   attempt: number;
-  stop: AbortController;
+  stop: (reason: unknown) => void;
   /** Set when the engine decided to abort the attempt: its outcome is recorded as aborted. */
   abortError: ErrorInfo | null;
 }
@@ -238,7 +238,7 @@ export class SagaRunner {
           for (const entry of this.inFlight.values()) {
             if (entry.abortError === null) {
               entry.abortError = decision.error;
-              entry.stop.abort(new Error(decision.error.message));
+              entry.stop(new Error(decision.error.message));
             }
           }
           await this.nextSettled(null);
@@ -277,7 +277,7 @@ export class SagaRunner {
     let result = true;
     if (when) {
       try {
-        result = Boolean(when(this.context(step, 0, new AbortController().signal, "forward")));
+        result = Boolean(when(this.context(step, 0, new LazyAbort(), "forward")));
       } catch (thrown) {
         this.conditionErrors.set(step, { ...toErrorInfo(thrown), retryable: false });
       }
@@ -289,7 +289,7 @@ export class SagaRunner {
   private context(
     step: string,
     attempt: number,
-    signal: AbortSignal,
+    abort: LazyAbort,
     phase: Phase,
   ): StepContext<unknown> {
     return {
@@ -302,7 +302,9 @@ export class SagaRunner {
       attempt,
       idempotencyKey:
         phase === "forward" ? `${this.state.id}:${step}` : `${this.state.id}:${step}:compensate`,
-      signal,
+      get signal() {
+        return abort.signal;
+      },
       correlationId: this.state.correlationId,
       ...stepDirectives(this.state.id, step, () => this.host.clock.now()),
       startChild: async (type, input, options) => {
@@ -315,7 +317,8 @@ export class SagaRunner {
         );
         return new Suspend(null, null, childId);
       },
-      compensateChild: (sagaId) => this.host.compensateChild(this.state.tenantId, sagaId, signal),
+      compensateChild: (sagaId) =>
+        this.host.compensateChild(this.state.tenantId, sagaId, abort.signal),
     };
   }
 
@@ -323,21 +326,25 @@ export class SagaRunner {
     const definition = this.definition.steps.get(step);
     const plan = this.stepPlan(step);
     const fn = phase === "forward" ? definition?.action : definition?.compensate;
-    const entry: InFlight = { phase, attempt, stop: new AbortController(), abortError: null };
-    this.inFlight.set(step, entry);
-    void runAttempt(
-      (signal) => {
+    const attemptRun = runAttempt(
+      (abort) => {
         if (!fn)
           throw new Error(`step ${step} has no ${phase === "forward" ? "action" : "compensation"}`);
-        return fn(this.context(step, attempt, signal, phase), { signal });
+        return fn(this.context(step, attempt, abort, phase), {
+          get signal() {
+            return abort.signal;
+          },
+        });
       },
       {
         timeoutMs: phase === "forward" ? plan.timeoutMs : plan.compensationTimeoutMs,
-        stop: entry.stop.signal,
         timeoutCode:
           phase === "forward" ? ErrorCodes.STEP_TIMEOUT : ErrorCodes.COMPENSATION_TIMEOUT,
       },
-    ).then((outcome) => {
+    );
+    const entry: InFlight = { phase, attempt, stop: attemptRun.stop, abortError: null };
+    this.inFlight.set(step, entry);
+    void attemptRun.outcome.then((outcome) => {
       this.settled.push({ step, entry, outcome });
       this.wake();
     });
@@ -425,7 +432,7 @@ export class SagaRunner {
 
   private abandonInFlight(): void {
     for (const entry of this.inFlight.values())
-      entry.stop.abort(new Error("the worker gave up this saga"));
+      entry.stop(new Error("the worker gave up this saga"));
     this.inFlight.clear();
   }
 

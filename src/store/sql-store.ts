@@ -34,8 +34,10 @@ import { LIST_DEFINITIONS, SAVE_DEFINITION } from "./sql/definitions.js";
 import { DELETE_OUTBOX, READ_OUTBOX, TRY_RELAY_LOCK } from "./sql/outbox.js";
 import { DELIVER_EVENT, GET_SIGNALS } from "./sql/signals.js";
 import { LIST_SAGAS } from "./sql/list-sagas.js";
-import { COMMIT_SAGAS } from "./sql/commit-sagas.js";
-import { CREATE_SAGAS } from "./sql/create-sagas.js";
+import { COMMIT_SAGAS, COMMIT_SAGAS_LEAN } from "./sql/commit-sagas.js";
+import { CREATE_SAGAS, CREATE_SAGAS_LEAN } from "./sql/create-sagas.js";
+import { outboxRows, type OutboxInsertRow } from "./outbox-rows.js";
+import { stateJson, unpackState, type StoredState } from "./state-codec.js";
 import { DB_NOW } from "./sql/db-now.js";
 import { FIND_BY_IDEMPOTENCY_KEYS } from "./sql/find-by-idempotency-keys.js";
 import { FIND_DUE_UNSUPPORTED } from "./sql/find-due-unsupported.js";
@@ -50,7 +52,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface ClaimedRow {
   id: string;
-  state: SagaState;
+  state: StoredState;
   epoch: number;
   cancel_requested: boolean;
 }
@@ -73,30 +75,44 @@ export class SqlStore implements Store {
 
   async create(batch: readonly NewSaga[]): Promise<CreateResult[]> {
     if (batch.length === 0) return [];
-    const sagas = batch.map((s, ord) => ({
-      id: s.state.id,
-      tenant_id: s.state.tenantId,
-      name: s.state.name,
-      version: s.state.version,
-      status: s.state.status,
-      stream_version: s.state.seq,
-      state: s.state,
-      idempotency_key: s.state.idempotencyKey,
-      attributes: s.state.attributes,
-      lease_owner: s.leaseOwner,
-      lease_ms: Math.ceil(s.leaseMs),
-      wake_at: s.wakeAt,
-      dormant: s.dormant ?? false,
-      suspends: touchesSuspension(s.state, s.events),
-      outbox: s.outbox ?? false,
-      parent_signal: s.parentSignal ?? null,
-      ord,
-    }));
+    let lean = true;
+    const outbox: OutboxInsertRow[] = [];
+    const sagas = batch.map((s, ord) => {
+      const suspends = touchesSuspension(s.state, s.events);
+      const rows = outboxRows(s.state, 0, s.events, s.outbox ?? false);
+      if (rows.length > 0) outbox.push(...rows);
+      if (suspends || rows.length > 0 || s.parentSignal) lean = false;
+      return {
+        id: s.state.id,
+        tenant_id: s.state.tenantId,
+        name: s.state.name,
+        version: s.state.version,
+        status: s.state.status,
+        stream_version: s.state.seq,
+        idempotency_key: s.state.idempotencyKey,
+        attributes: s.state.attributes,
+        lease_owner: s.leaseOwner,
+        lease_ms: Math.ceil(s.leaseMs),
+        wake_at: s.wakeAt,
+        dormant: s.dormant ?? false,
+        suspends,
+        outbox: s.outbox ?? false,
+        parent_signal: s.parentSignal ?? null,
+        ord,
+      };
+    });
     const events = batch.flatMap((s) => eventRows(s.state.id, 0, s.events));
-    const rows = await this.sql.query<{ id: string }>(CREATE_SAGAS, [
-      JSON.stringify(sagas),
-      JSON.stringify(events),
-    ]);
+    const sagasJson = rowsWithState(
+      sagas,
+      batch.map((s) => s.state),
+    );
+    const rows = lean
+      ? await this.sql.query<{ id: string }>(CREATE_SAGAS_LEAN, [sagasJson, JSON.stringify(events)])
+      : await this.sql.query<{ id: string }>(CREATE_SAGAS, [
+          sagasJson,
+          JSON.stringify(events),
+          JSON.stringify(outbox),
+        ]);
     const inserted = new Set(rows.map((r) => r.id));
     const missing = batch.filter((s) => !inserted.has(s.state.id));
     const existing = new Map<string, SagaState>();
@@ -108,10 +124,10 @@ export class SqlStore implements Store {
       const found = await this.sql.query<{
         tenant_id: string;
         idempotency_key: string;
-        state: SagaState;
+        state: StoredState;
       }>(FIND_BY_IDEMPOTENCY_KEYS, [JSON.stringify(keys)]);
       for (const row of found)
-        existing.set(`${row.tenant_id}\u0000${row.idempotency_key}`, row.state);
+        existing.set(`${row.tenant_id}\u0000${row.idempotency_key}`, unpackState(row.state));
     }
     return batch.map((s): CreateResult => {
       if (inserted.has(s.state.id)) {
@@ -130,27 +146,42 @@ export class SqlStore implements Store {
 
   async commit(batch: readonly Commit[]): Promise<CommitResult[]> {
     if (batch.length === 0) return [];
-    const sagas = batch.map((c) => ({
-      id: c.lease.sagaId,
-      owner: c.owner,
-      epoch: c.lease.epoch,
-      expected: c.expectedSeq,
-      status: c.state.status,
-      stream_version: c.state.seq,
-      state: c.state,
-      release: c.release,
-      lease_ms: Math.ceil(c.leaseMs),
-      wake_at: c.wakeAt,
-      dormant: c.dormant ?? false,
-      suspends: touchesSuspension(c.state, c.events),
-      outbox: c.outbox ?? false,
-      parent_signal: c.parentSignal ?? null,
-    }));
+    let lean = true;
+    const outbox: OutboxInsertRow[] = [];
+    const sagas = batch.map((c) => {
+      const suspends = touchesSuspension(c.state, c.events);
+      const rows = outboxRows(c.state, c.expectedSeq, c.events, c.outbox ?? false);
+      if (rows.length > 0) outbox.push(...rows);
+      if (suspends || rows.length > 0 || c.parentSignal) lean = false;
+      return {
+        id: c.lease.sagaId,
+        owner: c.owner,
+        epoch: c.lease.epoch,
+        expected: c.expectedSeq,
+        status: c.state.status,
+        stream_version: c.state.seq,
+        release: c.release,
+        lease_ms: Math.ceil(c.leaseMs),
+        wake_at: c.wakeAt,
+        dormant: c.dormant ?? false,
+        suspends,
+        outbox: c.outbox ?? false,
+        parent_signal: c.parentSignal ?? null,
+      };
+    });
     const events = batch.flatMap((c) => eventRows(c.lease.sagaId, c.expectedSeq, c.events));
-    const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(COMMIT_SAGAS, [
-      JSON.stringify(sagas),
-      JSON.stringify(events),
-    ]);
+    type Row = { id: string; cancel_requested: boolean };
+    const sagasJson = rowsWithState(
+      sagas,
+      batch.map((c) => c.state),
+    );
+    const rows = lean
+      ? await this.sql.query<Row>(COMMIT_SAGAS_LEAN, [sagasJson, JSON.stringify(events)])
+      : await this.sql.query<Row>(COMMIT_SAGAS, [
+          sagasJson,
+          JSON.stringify(events),
+          JSON.stringify(outbox),
+        ]);
     const written = new Map(rows.map((r) => [r.id, r.cancel_requested]));
     const refused = batch.filter((c) => !written.has(c.lease.sagaId));
     const why =
@@ -269,20 +300,24 @@ export class SqlStore implements Store {
   async getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null> {
     if (!UUID.test(sagaId)) return null;
     const [row] = await this.sql.query<{
-      state: SagaState;
+      state: StoredState;
       cancel_requested: boolean;
       lease_owner: string | null;
     }>(GET_SAGA, [sagaId, tenantId]);
     return row
-      ? { state: row.state, cancelRequested: row.cancel_requested, leaseOwner: row.lease_owner }
+      ? {
+          state: unpackState(row.state),
+          cancelRequested: row.cancel_requested,
+          leaseOwner: row.lease_owner,
+        }
       : null;
   }
 
   async findByIdempotencyKey(tenantId: string, key: string): Promise<SagaState | null> {
-    const [row] = await this.sql.query<{ state: SagaState }>(FIND_BY_IDEMPOTENCY_KEYS, [
+    const [row] = await this.sql.query<{ state: StoredState }>(FIND_BY_IDEMPOTENCY_KEYS, [
       JSON.stringify([{ tenant_id: tenantId, key }]),
     ]);
-    return row?.state ?? null;
+    return row ? unpackState(row.state) : null;
   }
 
   async getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]> {
@@ -296,7 +331,7 @@ export class SqlStore implements Store {
 
   async listSagas(query: SagaQuery): Promise<SagaPage> {
     const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const rows = await this.sql.query<{ state: SagaState; created_key: string; id: string }>(
+    const rows = await this.sql.query<{ state: StoredState; created_key: string; id: string }>(
       LIST_SAGAS,
       [
         query.tenantId,
@@ -313,7 +348,7 @@ export class SqlStore implements Store {
     const items = rows.slice(0, query.limit);
     const last = items[items.length - 1];
     const next = rows.length > query.limit && last ? encodeCursor(last.created_key, last.id) : null;
-    return { items: items.map((r) => r.state), next };
+    return { items: items.map((r) => unpackState(r.state)), next };
   }
 
   async getSignals(sagaId: string): Promise<StoredSignal[]> {
@@ -453,6 +488,16 @@ function touchesSuspension(state: SagaState, events: readonly SagaEvent[]): bool
   );
 }
 
+/** The JSON array of rows, each with its saga's stored state (`stateJson`) as `state`. */
+function rowsWithState(rows: readonly object[], states: readonly SagaState[]): string {
+  let out = "[";
+  for (let i = 0; i < rows.length; i++) {
+    const row = JSON.stringify(rows[i]);
+    out += `${i === 0 ? "" : ","}${row.slice(0, -1)},"state":${stateJson(states[i]!)}}`;
+  }
+  return `${out}]`;
+}
+
 function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {
   return events.map((event, i) => ({
     saga_id: sagaId,
@@ -465,7 +510,7 @@ function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]
 
 function toClaimed(row: ClaimedRow): Claimed {
   return {
-    state: row.state,
+    state: unpackState(row.state),
     lease: { sagaId: row.id, epoch: Number(row.epoch) },
     cancelRequested: row.cancel_requested,
   };

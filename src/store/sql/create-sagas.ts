@@ -1,14 +1,6 @@
 import { OUTBOX_INSERT, PARENT_SIGNAL, WAITS_SYNC } from "./side-effects.js";
 
-/**
- * Inserts a batch of new sagas and their first events in one statement (with their outbox rows,
- * waits, and — for a child that ended at once — the signal to its parent).
- * $1: [{id, tenant_id, name, version, status, stream_version, state, idempotency_key, attributes,
- *       lease_owner, lease_ms, wake_at, dormant, outbox, parent_signal, ord}],
- * $2: [{saga_id, seq, type, data, at}] (JSON).
- * An idempotency key already taken inserts nothing for that saga; returns the ids inserted.
- */
-export const CREATE_SAGAS = `
+const INSERT = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     id uuid, tenant_id text, name text, version int, status text, stream_version int, state jsonb,
@@ -27,10 +19,6 @@ WITH input AS (
   FROM input ORDER BY ord
   ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id
-), written AS (
-  SELECT x.id, x.tenant_id, x.name, x.status, x.state, COALESCE(x.outbox, false) AS outbox, x.parent_signal,
-    COALESCE(x.suspends, true) AS suspends
-  FROM input x WHERE x.id IN (SELECT id FROM ins)
 ), evs AS (
   SELECT e.saga_id, e.seq, e.type, e.data, e.at
   FROM jsonb_to_recordset($2::jsonb) AS e(saga_id uuid, seq int, type text, data jsonb, at float8)
@@ -38,5 +26,23 @@ WITH input AS (
 ), ev AS (
   INSERT INTO saga_events (saga_id, seq, type, data, created_at)
   SELECT saga_id, seq, type, data, to_timestamp(at / 1000.0) FROM evs
+)`;
+
+/**
+ * Inserts a batch of new sagas and their first events in one statement (with their outbox rows,
+ * waits, and — for a child that ended at once — the signal to its parent).
+ * $1: [{id, tenant_id, name, version, status, stream_version, state, idempotency_key, attributes,
+ *       lease_owner, lease_ms, wake_at, dormant, outbox, parent_signal, suspends, ord}],
+ * $2: [{saga_id, seq, type, data, at}] (JSON).
+ * An idempotency key already taken inserts nothing for that saga; returns the ids inserted.
+ */
+export const CREATE_SAGAS = `${INSERT}, written AS (
+  SELECT x.id, x.tenant_id, x.name, x.status, x.state, COALESCE(x.outbox, false) AS outbox, x.parent_signal,
+    COALESCE(x.suspends, true) AS suspends
+  FROM input x WHERE x.id IN (SELECT id FROM ins)
 ), ${OUTBOX_INSERT}, ${WAITS_SYNC}, ${PARENT_SIGNAL}
+SELECT id::text AS id FROM ins`;
+
+/** CREATE_SAGAS for a batch with no outbox, publish, suspension or child end (see COMMIT_SAGAS_LEAN). */
+export const CREATE_SAGAS_LEAN = `${INSERT}
 SELECT id::text AS id FROM ins`;

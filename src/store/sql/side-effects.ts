@@ -8,39 +8,19 @@
  * - `evs(saga_id, seq, type, data)`: their new events.
  */
 
-/** Lifecycle events (when the saga's `outbox` flag is set) and `publish` messages, to the outbox. */
+/**
+ * Outbox rows, built by the writer (see outbox-rows.ts) and passed as $3:
+ * [{saga_id, seq, sub, event_id, tenant_id, type, key, data}]. Only the rows of sagas written
+ * are inserted (a fenced-out saga writes nothing), in the events' order within each saga.
+ */
 export const OUTBOX_INSERT = `
 ob AS (
   INSERT INTO saga_outbox (event_id, tenant_id, type, key, data)
-  SELECT event_id, tenant_id, type, key, data FROM (
-    SELECT md5(e.saga_id::text || ':' || e.seq)::uuid AS event_id, w.tenant_id,
-      CASE e.type
-        WHEN 'SagaStarted' THEN 'saga.started'
-        WHEN 'StepCompleted' THEN 'saga.step.completed'
-        WHEN 'StepFailed' THEN 'saga.step.failed'
-        WHEN 'SagaCompensationStarted' THEN 'saga.compensating'
-        WHEN 'SagaCompleted' THEN 'saga.completed'
-        WHEN 'SagaCompensated' THEN 'saga.compensated'
-        WHEN 'SagaFailed' THEN 'saga.failed'
-      END AS type,
-      e.saga_id::text AS key,
-      jsonb_strip_nulls(jsonb_build_object(
-        'sagaId', e.saga_id, 'sagaType', w.name, 'seq', e.seq, 'status', w.status,
-        'step', e.data->'step', 'attempt', e.data->'attempt', 'error', e.data->'error',
-        'reason', e.data->'reason', 'correlationId', w.state->'correlationId', 'at', e.data->'at')) AS data,
-      e.saga_id AS sort_saga, e.seq AS sort_seq, 0 AS sort_sub
-    FROM evs e JOIN written w ON w.id = e.saga_id
-    WHERE w.outbox AND e.type IN ('SagaStarted', 'StepCompleted', 'StepFailed', 'SagaCompensationStarted',
-                                  'SagaCompleted', 'SagaCompensated', 'SagaFailed')
-    UNION ALL
-    SELECT (m.value->>'id')::uuid, w.tenant_id, m.value->>'type', m.value->>'key', m.value->'data',
-      e.saga_id, e.seq, m.ordinality::int
-    FROM evs e JOIN written w ON w.id = e.saga_id,
-      jsonb_array_elements(e.data->'publish') WITH ORDINALITY m(value, ordinality)
-    WHERE e.type = 'StepCompleted' AND jsonb_typeof(e.data->'publish') = 'array'
-  ) rows
-  -- Positions follow the events' order within each saga, whatever plan the join gets.
-  ORDER BY sort_saga, sort_seq, sort_sub
+  SELECT o.event_id, o.tenant_id, o.type, o.key, o.data
+  FROM jsonb_to_recordset($3::jsonb) AS o(saga_id uuid, seq int, sub int, event_id uuid,
+    tenant_id text, type text, key text, data jsonb)
+  WHERE o.saga_id IN (SELECT id FROM written)
+  ORDER BY o.saga_id, o.seq, o.sub
 )`;
 
 /** Waits of steps suspended in the final state are registered; all others are dropped. */
