@@ -1,6 +1,9 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { SagaEvent } from "../../src/core/events.js";
+import { replay } from "../../src/core/reducer.js";
 import { PostgresStore } from "../../src/index.js";
+import { unpackState, type StoredState } from "../../src/store/state-codec.js";
 import { killChaosChildren, spawnChaosChild } from "../helpers/chaos-children.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema } from "../helpers/stores.js";
@@ -190,10 +193,13 @@ describe("a paused worker whose lease expired (PostgreSQL)", () => {
         new Set([`${sagaId}:s2`]),
       );
 
-      // The engine's reading agrees with the tables.
+      // The engine's reading agrees with the tables (the row holds the compact form) and with
+      // a replay of the stream.
       const store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
       try {
-        expect((await store.getSaga("default", sagaId))?.state).toEqual(instance.state);
+        const read = (await store.getSaga("default", sagaId))?.state;
+        expect(read).toEqual(unpackState(instance.state as unknown as StoredState));
+        expect(read).toEqual(replay(events.map((e) => e.data as SagaEvent)));
         expect((await store.getEvents("default", sagaId)).map((e) => e.event)).toEqual(
           events.map((e) => e.data),
         );
