@@ -1,5 +1,6 @@
 import { ensureError } from "../core/errors.js";
 import type {
+  BatchHandler,
   BusMessage,
   EventBus,
   MessageHandler,
@@ -28,34 +29,53 @@ interface Delivery {
   deliveries: number;
   dueAt: number;
   taken: boolean;
+  /** Acknowledged or dead-lettered: gone from the group. */
+  removed: boolean;
 }
 
 /** A consumer group: its queue (publish order) and the members waiting for work. */
 class Group {
-  readonly queue: Delivery[] = [];
+  /** Deliveries from `head` on are live; those before it were removed (compacted lazily). */
+  private queue: Delivery[] = [];
+  private head = 0;
   readonly members = new Set<Member>();
 
   push(message: BusMessage): void {
-    this.queue.push({ message, deliveries: 0, dueAt: 0, taken: false });
+    this.queue.push({ message, deliveries: 0, dueAt: 0, taken: false, removed: false });
   }
 
-  /** The first free delivery that is due, or how long until one is (null: none waiting). */
-  take(now: number): Delivery | number | null {
+  /**
+   * Up to `max` free deliveries that are due, consecutive in publish order (a message not yet
+   * due ends the run, so a retry keeps its place), or how long until one is (null: none waiting).
+   */
+  take(now: number, max: number): Delivery[] | number | null {
     let nextDue: number | null = null;
-    for (const d of this.queue) {
-      if (d.taken) continue;
+    const batch: Delivery[] = [];
+    for (let i = this.head; i < this.queue.length && batch.length < max; i++) {
+      const d = this.queue[i]!;
+      if (d.taken || d.removed) {
+        if (batch.length > 0) break;
+        continue;
+      }
       if (d.dueAt <= now) {
         d.taken = true;
-        return d;
+        batch.push(d);
+        continue;
       }
+      if (batch.length > 0) break;
       nextDue = nextDue === null ? d.dueAt - now : Math.min(nextDue, d.dueAt - now);
     }
-    return nextDue;
+    return batch.length > 0 ? batch : nextDue;
   }
 
   remove(d: Delivery): void {
-    const at = this.queue.indexOf(d);
-    if (at >= 0) this.queue.splice(at, 1);
+    d.removed = true;
+    while (this.head < this.queue.length && this.queue[this.head]!.removed) this.head++;
+    // Drop the removed prefix now and then, not on every removal (a shift is O(queue)).
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
 
   release(d: Delivery, dueAt: number): void {
@@ -110,9 +130,23 @@ export class InProcessBus implements EventBus {
   }
 
   subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    return this.join(
+      () => resolveSubscribeOptions(options),
+      (messages) => handler(messages[0]!),
+    );
+  }
+
+  subscribeBatch(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    return this.join(() => resolveSubscribeOptions(options, "batch"), handler);
+  }
+
+  private join(
+    resolve: () => ResolvedSubscribeOptions,
+    handler: BatchHandler,
+  ): Promise<Subscription> {
     try {
       this.assertOpen();
-      const resolved = resolveSubscribeOptions(options);
+      const resolved = resolve();
       let group = this.groups.get(resolved.group);
       if (!group) {
         group = new Group();
@@ -181,7 +215,7 @@ class Member implements Subscription {
     private readonly care: MemberCare,
     private readonly group: Group,
     private readonly options: ResolvedSubscribeOptions,
-    private readonly handler: MessageHandler,
+    private readonly handler: BatchHandler,
     private readonly onStopped: () => void,
   ) {
     group.members.add(this);
@@ -202,7 +236,7 @@ class Member implements Subscription {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const next = this.group.take(Date.now());
+      const next = this.group.take(Date.now(), this.options.batch);
       if (next === null || typeof next === "number") await this.idle(next);
       else await this.handle(next);
     }
@@ -222,39 +256,46 @@ class Member implements Subscription {
     });
   }
 
-  private async handle(d: Delivery): Promise<void> {
-    const { message } = d;
-    if (this.options.types && !this.options.types.has(message.type)) {
-      this.group.remove(d);
-      return;
+  private async handle(taken: Delivery[]): Promise<void> {
+    const batch: Delivery[] = [];
+    for (const d of taken) {
+      if (this.options.types && !this.options.types.has(d.message.type)) this.group.remove(d);
+      else batch.push(d);
     }
-    d.deliveries++;
+    if (batch.length === 0) return;
+    for (const d of batch) d.deliveries++;
     try {
-      await Promise.resolve().then(() => this.handler(structuredClone(message)));
+      const copies = batch.map((d) => structuredClone(d.message));
+      await Promise.resolve().then(() => this.handler(copies));
     } catch (thrown) {
       const err = ensureError(thrown);
-      const who = { group: this.options.group, consumer: this.options.consumer };
-      if (d.deliveries >= this.options.maxDeliveries) {
-        this.group.remove(d);
-        this.care.bury({
-          message: structuredClone(message),
-          ...who,
-          deliveries: d.deliveries,
-          error: err.message,
-          deadAt: Date.now(),
-        });
-      } else {
-        const retryInMs = this.care.backoff(d.deliveries);
-        this.care
-          .logger()
-          .warn(
-            { err, ...who, messageId: message.id, type: message.type, retryInMs },
-            "bus handler failed; the message will be delivered again",
-          );
-        this.group.release(d, Date.now() + retryInMs);
-      }
+      for (const d of batch) this.failed(d, err);
       return;
     }
-    this.group.remove(d);
+    for (const d of batch) this.group.remove(d);
+  }
+
+  private failed(d: Delivery, err: Error): void {
+    const { message } = d;
+    const who = { group: this.options.group, consumer: this.options.consumer };
+    if (d.deliveries >= this.options.maxDeliveries) {
+      this.group.remove(d);
+      this.care.bury({
+        message: structuredClone(message),
+        ...who,
+        deliveries: d.deliveries,
+        error: err.message,
+        deadAt: Date.now(),
+      });
+    } else {
+      const retryInMs = this.care.backoff(d.deliveries);
+      this.care
+        .logger()
+        .warn(
+          { err, ...who, messageId: message.id, type: message.type, retryInMs },
+          "bus handler failed; the message will be delivered again",
+        );
+      this.group.release(d, Date.now() + retryInMs);
+    }
   }
 }

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import type {
   BusMessage,
   EventBus,
+  BatchHandler,
   MessageHandler,
   SubscribeOptions,
   Subscription,
@@ -19,7 +20,7 @@ import {
   type StreamKeys,
 } from "./redis-commands.js";
 import { RedisStreamsSubscription } from "./redis-subscription.js";
-import { resolveSubscribeOptions } from "./subscribe-options.js";
+import { resolveSubscribeOptions, type ResolvedSubscribeOptions } from "./subscribe-options.js";
 
 export interface RedisStreamsBusOptions {
   /** `redis://[user:password@]host:port[/db]` */
@@ -108,7 +109,19 @@ export class RedisStreamsBus implements EventBus {
    */
   async subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
     this.assertOpen();
-    const resolved = resolveSubscribeOptions(options);
+    return this.join(resolveSubscribeOptions(options), (messages) => handler(messages[0]!));
+  }
+
+  /** As `subscribe`, with up to `options.batch` entries of one read per handler call. */
+  async subscribeBatch(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    this.assertOpen();
+    return this.join(resolveSubscribeOptions(options, "batch"), handler);
+  }
+
+  private async join(
+    resolved: ResolvedSubscribeOptions,
+    handler: BatchHandler,
+  ): Promise<Subscription> {
     try {
       await ensureGroup(this.command, this.keys.stream, resolved.group, "$");
     } catch (error) {
@@ -122,7 +135,7 @@ export class RedisStreamsBus implements EventBus {
         command: this.command,
         blocking,
         blockMs: this.blockMs,
-        batch: this.batch,
+        batch: Math.max(this.batch, resolved.batch),
         logger: this.logger,
         onStopped: () => this.subscriptions.delete(subscription),
       },

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { ensureError } from "../core/errors.js";
-import type { BusMessage, MessageHandler, Subscription } from "../engine/bus-port.js";
+import type { BatchHandler, BusMessage, Subscription } from "../engine/bus-port.js";
 import type { Logger } from "../engine/logger.js";
 import { decodeMessage, type Fields } from "./message-codec.js";
 import {
@@ -40,8 +40,8 @@ const MAX_REMEMBERED_ERRORS = 10_000;
 /**
  * One member of a consumer group: a loop that reads new entries (XREADGROUP BLOCK on its own
  * connection), claims entries idle longer than `claimIdleMs` (XAUTOCLAIM: members that died,
- * and this member's own failures), calls the handler one entry at a time and acknowledges only
- * after it resolved. An entry delivered more than `maxDeliveries` times, or undecodable, goes to
+ * and this member's own failures), calls the handler with up to `batch` consecutive entries in
+ * order (1 for `subscribe`) and acknowledges them only after it resolved. An entry delivered more than `maxDeliveries` times, or undecodable, goes to
  * the dead-letter stream. Errors (Redis down, the group gone after Redis lost its data) are
  * logged and retried with backoff; the loop ends only on stop().
  */
@@ -60,7 +60,7 @@ export class RedisStreamsSubscription implements Subscription {
   constructor(
     private readonly ctx: RedisSubscriptionContext,
     private readonly options: ResolvedSubscribeOptions,
-    private readonly handler: MessageHandler,
+    private readonly handler: BatchHandler,
   ) {
     this.claimIntervalMs = Math.min(5_000, Math.max(50, Math.floor(options.claimIdleMs / 2)));
     ctx.blocking.on("close", () => {
@@ -264,32 +264,43 @@ export class RedisStreamsSubscription implements Subscription {
       else work.push({ id, fields, message, deliveries });
     }
     if (ackUnseen.length > 0) await this.ack(ackUnseen);
+    let chunk: { id: string; message: BusMessage }[] = [];
     for (const item of work) {
       if (item.deliveries > this.options.maxDeliveries) {
+        await this.deliver(chunk); // the entries before it go first: order is kept
+        chunk = [];
         const error =
           this.lastErrors.get(item.id) ??
           `not acknowledged after ${item.deliveries - 1} deliveries`;
         await this.deadLetter(item, item.deliveries, error);
-      } else {
-        await this.deliver(item.id, item.message);
+        continue;
+      }
+      chunk.push(item);
+      if (chunk.length >= this.options.batch) {
+        await this.deliver(chunk);
+        chunk = [];
       }
     }
+    await this.deliver(chunk);
   }
 
-  private async deliver(entryId: string, message: BusMessage): Promise<void> {
+  private async deliver(chunk: readonly { id: string; message: BusMessage }[]): Promise<void> {
+    if (chunk.length === 0) return;
     try {
-      await Promise.resolve().then(() => this.handler(message));
+      const messages = chunk.map((c) => c.message);
+      await Promise.resolve().then(() => this.handler(messages));
     } catch (thrown) {
       const err = ensureError(thrown);
-      this.rememberError(entryId, err.message);
+      for (const { id } of chunk) this.rememberError(id, err.message);
+      const first = chunk[0]!.message;
       this.ctx.logger.warn(
-        { err, ...this.who, messageId: message.id, type: message.type },
+        { err, ...this.who, messageId: first.id, type: first.type, count: chunk.length },
         "bus handler failed; the message stays pending and is delivered again after claimIdleMs",
       );
       return;
     }
-    this.lastErrors.delete(entryId);
-    await this.ack([entryId]);
+    for (const { id } of chunk) this.lastErrors.delete(id);
+    await this.ack(chunk.map((c) => c.id));
   }
 
   private async ack(ids: readonly string[]): Promise<void> {

@@ -8,13 +8,22 @@ export interface ResolvedSubscribeOptions {
   types: ReadonlySet<string> | null;
   maxDeliveries: number;
   claimIdleMs: number;
+  /** Most messages per handler call (1 for `subscribe`). */
+  batch: number;
 }
 
-/** Applies the port's defaults (5 deliveries, 30 s claim idle) and refuses nonsense. */
-export function resolveSubscribeOptions(options: SubscribeOptions): ResolvedSubscribeOptions {
+/**
+ * Applies the port's defaults (5 deliveries, 30 s claim idle, batches of 100 for
+ * `subscribeBatch`, of 1 for `subscribe`) and refuses nonsense.
+ */
+export function resolveSubscribeOptions(
+  options: SubscribeOptions,
+  kind: "single" | "batch" = "single",
+): ResolvedSubscribeOptions {
   const { group, consumer } = options;
   const maxDeliveries = options.maxDeliveries ?? 5;
   const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const batch = kind === "single" ? 1 : (options.batch ?? 100);
   const problem =
     typeof group !== "string" || group === ""
       ? "group must be a non-empty string"
@@ -24,7 +33,9 @@ export function resolveSubscribeOptions(options: SubscribeOptions): ResolvedSubs
           ? "maxDeliveries must be an integer >= 1"
           : !Number.isInteger(claimIdleMs) || claimIdleMs < 1
             ? "claimIdleMs must be an integer >= 1"
-            : null;
+            : !Number.isInteger(batch) || batch < 1 || batch > 1000
+              ? "batch must be an integer from 1 to 1000"
+              : null;
   if (problem) throw busError(BusErrorCodes.INVALID_OPTIONS, `subscribe: ${problem}`);
   return {
     group,
@@ -32,5 +43,6 @@ export function resolveSubscribeOptions(options: SubscribeOptions): ResolvedSubs
     types: options.types ? new Set(options.types) : null,
     maxDeliveries,
     claimIdleMs,
+    batch,
   };
 }

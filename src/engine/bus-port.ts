@@ -25,10 +25,18 @@ export interface SubscribeOptions {
   maxDeliveries?: number;
   /** A message pending this long on a member that stopped is claimed by another. Default 30 s. */
   claimIdleMs?: number;
+  /** `subscribeBatch` only: most messages per handler call (1 to 1000). Default 100. */
+  batch?: number;
 }
 
 /** Handles one message; resolving acknowledges it, throwing leaves it for redelivery. */
 export type MessageHandler = (message: BusMessage) => Promise<void>;
+
+/**
+ * Handles consecutive messages at once, in order (one statement for many, say); resolving
+ * acknowledges them all, throwing leaves them all for redelivery.
+ */
+export type BatchHandler = (messages: readonly BusMessage[]) => Promise<void>;
 
 export interface Subscription {
   /** Stops reading; messages in hand finish first. */
@@ -43,6 +51,8 @@ export interface EventBus {
   /** Appends messages in the given order; resolves when the bus has them durably. */
   publish(messages: readonly BusMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
+  /** As `subscribe`, handing over up to `options.batch` messages that are ready at once. */
+  subscribeBatch(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription>;
   /** Is the bus reachable (for /health)? */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,7 +9,7 @@ import type { Store } from "./store-port.js";
 
 export interface EventIntakeOptions {
   bus: EventBus;
-  store: Pick<Store, "deliverEvent">;
+  store: Pick<Store, "deliverEvents">;
   orchestrator: Orchestrator;
   /** Consumer group shared by every orchestrator process. Default "saga-orchestrator". */
   group?: string;
@@ -17,6 +17,8 @@ export interface EventIntakeOptions {
   consumer?: string;
   /** Deliveries of a message that keeps failing before the bus dead-letters it. Default 5. */
   maxDeliveries?: number;
+  /** Most messages handled together (one delivery statement, starts group-committed). Default 256. */
+  batch?: number;
   /** A message held this long by a member that died is handed to another one. Default 30 s. */
   claimIdleMs?: number;
   logger?: Logger;
@@ -29,9 +31,11 @@ export interface EventIntakeOptions {
  * - starts the sagas whose definition has a trigger for its type, idempotently: the start's
  *   idempotency key is `event:<event id>:<saga name>`, so a redelivery or a replay of the same
  *   event (same id) starts nothing new.
- * A message is acknowledged only after both are durable. A handler that fails (the database down,
- * a trigger's `input` mapping that throws) leaves it to the bus, which delivers it again and,
- * after `maxDeliveries`, moves it to the dead letters; each failure is logged.
+ * Messages ready together are handled together: one statement delivers them all, and their
+ * starts run at once (one group commit). They are acknowledged only after all that is durable. A
+ * failure (the database down, a trigger's `input` mapping that throws) leaves the batch to the
+ * bus, which delivers it again (both steps are idempotent) and, after `maxDeliveries`, moves it
+ * to the dead letters; each failure is logged.
  */
 export class EventIntake {
   private constructor(
@@ -43,14 +47,15 @@ export class EventIntake {
   /** Subscribes to the bus and starts handling messages. */
   static async start(options: EventIntakeOptions): Promise<EventIntake> {
     const intake = new EventIntake(options, options.logger ?? silentLogger);
-    intake.subscription = await options.bus.subscribe(
+    intake.subscription = await options.bus.subscribeBatch(
       {
         group: options.group ?? "saga-orchestrator",
         consumer: options.consumer ?? options.orchestrator.workerId,
+        batch: options.batch ?? 256,
         ...(options.maxDeliveries !== undefined ? { maxDeliveries: options.maxDeliveries } : {}),
         ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
       },
-      (message) => intake.handle(message),
+      (messages) => intake.handle(messages),
     );
     return intake;
   }
@@ -62,45 +67,65 @@ export class EventIntake {
     await subscription?.stop();
   }
 
-  /** Handles one message: resolves once its deliveries and starts are durable, throws otherwise. */
-  async handle(message: BusMessage): Promise<void> {
+  /** Handles messages: resolves once their deliveries and starts are durable, throws otherwise. */
+  async handle(messages: readonly BusMessage[]): Promise<void> {
     const { orchestrator } = this.options;
-    const woken = await this.options.store.deliverEvent({
-      id: message.id,
-      tenantId: message.tenantId,
-      type: message.type,
-      body: message as unknown as Json,
-    });
-    if (woken.length > 0) await orchestrator.wake(message.tenantId, woken);
+    const woken = await this.options.store.deliverEvents(
+      messages.map((m) => ({
+        id: m.id,
+        tenantId: m.tenantId,
+        type: m.type,
+        body: m as unknown as Json,
+      })),
+    );
+    const byTenant = new Map<string, string[]>();
+    for (const { tenantId, sagaId } of woken) {
+      const ids = byTenant.get(tenantId) ?? [];
+      ids.push(sagaId);
+      byTenant.set(tenantId, ids);
+    }
+    await Promise.all([...byTenant].map(([tenantId, ids]) => orchestrator.wake(tenantId, ids)));
 
-    const failures: string[] = [];
-    for (const [definition, trigger] of triggersFor(orchestrator, message)) {
-      try {
-        const input = trigger.input(structuredClone(message)); // a copy: the mapping cannot change it
-        const correlationId = message.headers?.["x-correlation-id"];
-        const handle = await orchestrator.start(definition.name, input, {
-          tenantId: message.tenantId,
-          version: definition.version,
-          idempotencyKey: triggerKey(message.id, definition.name),
-          ...(correlationId ? { correlationId } : {}),
-        });
-        if (handle.created) {
-          this.logger.info(
-            { sagaId: handle.sagaId, sagaName: definition.name, eventId: message.id },
-            "saga started by an event",
-          );
-        }
-      } catch (error) {
-        const err = toErrorInfo(error);
-        failures.push(`${definition.name}: ${err.message}`);
-        this.logger.warn(
-          { err, sagaName: definition.name, eventId: message.id, type: message.type },
-          "an event trigger failed to start its saga; the event will be delivered again",
+    const failures = await Promise.all(
+      messages.flatMap((message) =>
+        triggersFor(orchestrator, message).map(([definition, trigger]) =>
+          this.startTriggered(message, definition, trigger),
+        ),
+      ),
+    );
+    const failed = failures.filter((f): f is string => f !== null);
+    if (failed.length > 0) throw new Error(failed.join("; "));
+  }
+
+  /** Starts the saga of one trigger (idempotently); returns what failed, or null. */
+  private async startTriggered(
+    message: BusMessage,
+    definition: SagaDefinition<unknown>,
+    trigger: SagaTrigger,
+  ): Promise<string | null> {
+    try {
+      const input = trigger.input(structuredClone(message)); // a copy: the mapping cannot change it
+      const correlationId = message.headers?.["x-correlation-id"];
+      const handle = await this.options.orchestrator.start(definition.name, input, {
+        tenantId: message.tenantId,
+        version: definition.version,
+        idempotencyKey: triggerKey(message.id, definition.name),
+        ...(correlationId ? { correlationId } : {}),
+      });
+      if (handle.created) {
+        this.logger.info(
+          { sagaId: handle.sagaId, sagaName: definition.name, eventId: message.id },
+          "saga started by an event",
         );
       }
-    }
-    if (failures.length > 0) {
-      throw new Error(`event ${message.id} (${message.type}): ${failures.join("; ")}`);
+      return null;
+    } catch (error) {
+      const err = toErrorInfo(error);
+      this.logger.warn(
+        { err, sagaName: definition.name, eventId: message.id, type: message.type },
+        "an event trigger failed to start its saga; the event will be delivered again",
+      );
+      return `event ${message.id} (${message.type}) ${definition.name}: ${err.message}`;
     }
   }
 }

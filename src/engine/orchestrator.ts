@@ -79,6 +79,8 @@ export interface SagaHandle {
   readonly sagaId: string;
   /** False when the idempotency key returned a saga started earlier. */
   readonly created: boolean;
+  /** From `start`: the saga as its start was written (or as found, for a repeated key). */
+  readonly state?: SagaState;
   /** Resolves when the saga completes, compensates, or fails (waiting for an operator). */
   result(): Promise<SagaResult>;
 }
@@ -264,6 +266,7 @@ export class Orchestrator {
     };
     const state = applyEvent(null, started);
     let created: CreateResult;
+    let written = state;
     if (this.runners.size >= this.options.maxConcurrentSagas) {
       // At capacity: store it as due work for any worker (this one included, once it has room).
       created = await this.host.create({
@@ -282,6 +285,7 @@ export class Orchestrator {
       this.runners.set(state.id, runner);
       this.drive(runner);
       created = await runner.created;
+      written = runner.createdState ?? state;
     }
     if (!created.created) {
       if (created.existing.name !== definition.name) {
@@ -291,9 +295,9 @@ export class Orchestrator {
           { retryable: false },
         );
       }
-      return this.handle(created.sagaId, { ...options, created: false });
+      return { ...this.handle(created.sagaId, options), state: created.existing };
     }
-    return this.handle(state.id, { ...options, created: true });
+    return { ...this.handle(state.id, { ...options, created: true }), state: written };
   }
 
   /**

@@ -102,6 +102,8 @@ export class SagaRunner {
   private rejectCreated!: (error: unknown) => void;
   /** For a new saga: settles at its first write (the start is durable, or a duplicate). */
   readonly created: Promise<CreateResult>;
+  /** For a new saga once `created` settled: the state that first write stored. */
+  createdState: SagaState | null = null;
   private resolveWritten!: (ok: boolean) => void;
   /** Settles at the first write of this run: true when it was written, false when refused. */
   readonly written: Promise<boolean>;
@@ -511,6 +513,7 @@ export class SagaRunner {
       this.lost = true;
       return false;
     }
+    if (result.created) this.createdState = this.state;
     this.resolveCreated(result);
     if (!result.created) return false;
     this.isNew = false;

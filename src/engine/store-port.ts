@@ -36,15 +36,13 @@ export interface Store {
   /** Signals delivered to a saga's suspended steps, not yet consumed. */
   getSignals(sagaId: string): Promise<StoredSignal[]>;
   /**
-   * Delivers an event to the steps waiting for it (its type, and the value at their path), and
-   * wakes their sagas. Idempotent per (event id, saga). Returns the sagas woken.
+   * Delivers events, in one write, to the steps waiting for them (same tenant and type, and the
+   * value at their path), and wakes their sagas; a step waiting for several of them sees them in
+   * the given order. Idempotent per (event id, saga, step). Returns the sagas woken.
    */
-  deliverEvent(event: {
-    id: string;
-    tenantId: string;
-    type: string;
-    body: Json;
-  }): Promise<string[]>;
+  deliverEvents(
+    events: readonly { id: string; tenantId: string; type: string; body: Json }[],
+  ): Promise<{ tenantId: string; sagaId: string }[]>;
   /**
    * Relays the outbox: in one transaction under an advisory lock (one relay at a time across
    * processes), reads up to `limit` rows in commit order, awaits `send`, deletes them. Returns the

@@ -32,7 +32,7 @@ import { COMMIT_FAILURES } from "./sql/commit-failures.js";
 import { COUNT_ACTIVE } from "./sql/count-active.js";
 import { LIST_DEFINITIONS, SAVE_DEFINITION } from "./sql/definitions.js";
 import { DELETE_OUTBOX, READ_OUTBOX, TRY_RELAY_LOCK } from "./sql/outbox.js";
-import { DELIVER_EVENT, GET_SIGNALS } from "./sql/signals.js";
+import { DELIVER_EVENTS, GET_SIGNALS } from "./sql/signals.js";
 import { LIST_SAGAS } from "./sql/list-sagas.js";
 import { COMMIT_SAGAS, COMMIT_SAGAS_LEAN } from "./sql/commit-sagas.js";
 import { CREATE_SAGAS, CREATE_SAGAS_LEAN } from "./sql/create-sagas.js";
@@ -361,19 +361,22 @@ export class SqlStore implements Store {
     return rows;
   }
 
-  async deliverEvent(event: {
-    id: string;
-    tenantId: string;
-    type: string;
-    body: Json;
-  }): Promise<string[]> {
-    const rows = await this.sql.query<{ saga_id: string }>(DELIVER_EVENT, [
-      event.id,
-      event.tenantId,
-      event.type,
-      JSON.stringify(event.body),
+  async deliverEvents(
+    events: readonly { id: string; tenantId: string; type: string; body: Json }[],
+  ): Promise<{ tenantId: string; sagaId: string }[]> {
+    if (events.length === 0) return [];
+    const rows = await this.sql.query<{ saga_id: string; tenant_id: string }>(DELIVER_EVENTS, [
+      JSON.stringify(
+        events.map((e, ord) => ({
+          id: e.id,
+          tenant_id: e.tenantId,
+          type: e.type,
+          body: e.body,
+          ord,
+        })),
+      ),
     ]);
-    return rows.map((r) => r.saga_id);
+    return rows.map((r) => ({ tenantId: r.tenant_id, sagaId: r.saga_id }));
   }
 
   async relayOutbox(limit: number, send: (rows: OutboxRow[]) => Promise<void>): Promise<number> {

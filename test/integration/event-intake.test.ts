@@ -190,6 +190,37 @@ describe.each(storeKinds())("Event intake: $name", (kind) => {
     expect(result.results.ship).toEqual({ shipped: orderId });
   });
 
+  it("handles events published together: the waiting step gets the first match, every trigger starts", async () => {
+    const { bus, orchestrator } = await setup([payment, onboarding, audit], {
+      pollIntervalMs: 60_000,
+    });
+    const tenantId = orchestrator.tenantId;
+    const orderId = `o-${randomUUID()}`;
+    const userId = `u-${randomUUID()}`;
+    const handle = await orchestrator.start("intake_payment", { orderId, waitMs: 60_000 });
+    await waitUntil(
+      "suspended",
+      async () =>
+        (await orchestrator.get(handle.sagaId))?.steps.await_payment?.status === "suspended",
+    );
+    const first = event("payment.confirmed", tenantId, { order_id: orderId, amount: 1 });
+    const second = event("payment.confirmed", tenantId, { order_id: orderId, amount: 2 });
+    await bus.publish([
+      first,
+      event("user.registered", tenantId, { user_id: userId, email: "b@example.com" }),
+      second,
+    ]);
+    const result = await handle.result();
+    expect(result.status).toBe("completed");
+    expect(result.results.await_payment).toMatchObject({ id: first.id, data: { amount: 1 } });
+    await waitUntil("both triggered sagas completed", async () => {
+      const started = (await orchestrator.list({ limit: 100 })).items.filter(
+        (s) => (s.input as { userId?: string } | null)?.userId === userId,
+      );
+      return started.length === 2 && started.every((s) => s.status === "completed");
+    });
+  });
+
   it("fails the waiting step with SAGA_WAIT_TIMEOUT when no matching event arrives in time", async () => {
     const { bus, orchestrator } = await setup([payment]);
     const orderId = `o-${randomUUID()}`;

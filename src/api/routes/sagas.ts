@@ -76,7 +76,7 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
         ...(request.body.version !== undefined ? { version: request.body.version } : {}),
         correlationId: request.id,
       });
-      const state = await orchestrator.get(handle.sagaId, tenant(request));
+      const state = handle.state ?? (await orchestrator.get(handle.sagaId, tenant(request)));
       if (!state) throw new SagaError(ErrorCodes.NOT_FOUND, `no saga ${handle.sagaId}`);
       reply.header("location", `/sagas/${handle.sagaId}`);
       return reply.status(handle.created ? 201 : 200).send(sagaView(state));
