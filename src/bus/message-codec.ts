@@ -27,7 +27,7 @@ export function validMessage(message: BusMessage): BusMessage {
     type: message.type,
     tenantId: message.tenantId,
     key: message.key,
-    data: JSON.parse(JSON.stringify(data.value)) as Json,
+    data: data.value, // toJson built it afresh: nobody else holds it
     occurredAt: message.occurredAt,
   };
   if (message.headers !== undefined) {
