@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { restateDurabilitySettings, restateServerBinary } from "./engines/restate.js";
-import { buildOurs, OURS_BUILD_DIR } from "./lib/build-ours.js";
+import { buildOurs, CHILD_BUILD_FILE, OURS_BUILD_DIR } from "./lib/build-ours.js";
 import { PgAdmin } from "./lib/pgadmin.js";
 import { renderReport, type Report } from "./lib/report.js";
 import type { EngineName } from "./lib/types.js";
@@ -96,7 +96,8 @@ async function main(): Promise<void> {
   console.log("[bench] compiling ours (tsc)…");
   const build = buildOurs();
   process.env.BENCH_OURS_DIR = OURS_BUILD_DIR; // inherited by every child
-  if (!build.ok) failures.push(build.note);
+  if (build.ok) process.env.BENCH_CHILD_JS = CHILD_BUILD_FILE;
+  else failures.push(build.note);
   const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "?";
   let restateVersion = "not runnable";
   let restateDurability: string[] = [];

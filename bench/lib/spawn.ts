@@ -24,7 +24,11 @@ export class Child {
   private output = "";
 
   constructor(task: ChildTask, options: ChildOptions = {}) {
-    const node = [process.execPath, "--import", "tsx", ...(options.nodeFlags ?? []), CHILD];
+    // The driver sets BENCH_CHILD_JS once it compiled bench/ with ours (see build-ours.ts).
+    const compiled = process.env.BENCH_CHILD_JS;
+    const node = compiled
+      ? [process.execPath, ...(options.nodeFlags ?? []), compiled]
+      : [process.execPath, "--import", "tsx", ...(options.nodeFlags ?? []), CHILD];
     const args = [...node, JSON.stringify(task)];
     const [cmd, argv]: [string, string[]] = options.isolateNetwork
       ? ["unshare", ["-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', ...args]]
