@@ -40,17 +40,62 @@ const NULLABLE = new Set<string>(NULLABLE_TOP);
 /** The stored JSON of each step object: the reducer replaces only the step an event touches. */
 const stepJsonCache = new WeakMap<StepState, string>();
 
+/** Fields set by SagaStarted that no later event changes: their JSON is made once per saga. */
+const FIXED = [
+  "id",
+  "tenantId",
+  "name",
+  "version",
+  "input",
+  "idempotencyKey",
+  "correlationId",
+  "attributes",
+  "parent",
+  "startedAt",
+] as const satisfies readonly (keyof SagaState)[];
+/** The other fields but `steps`, which every write serializes. */
+const CHANGING = [
+  "status",
+  "reason",
+  "error",
+  "failedPhase",
+  "deadlineAt",
+  "updatedAt",
+  "endedAt",
+  "seq",
+  "completionOrder",
+] as const satisfies readonly (keyof SagaState)[];
+
 /**
- * `JSON.stringify(packState(state))`, faster: a step that did not change since the last write
- * of its saga keeps the same object, and its JSON is reused.
+ * The JSON of a saga's fixed fields, by its `attributes` object: made at SagaStarted and carried
+ * by reference into every later state of the saga (a cache entry is checked field by field).
+ */
+const fixedJsonCache = new WeakMap<object, { values: unknown[]; json: string }>();
+
+function fixedJson(state: SagaState): string {
+  const values = FIXED.map((key) => state[key]);
+  const cached = fixedJsonCache.get(state.attributes);
+  if (cached && cached.values.every((v, i) => v === values[i])) return cached.json;
+  let json = "";
+  FIXED.forEach((key, i) => {
+    const value = values[i];
+    if (value === null && NULLABLE.has(key)) return;
+    json += `"${key}":${JSON.stringify(value)},`;
+  });
+  fixedJsonCache.set(state.attributes, { values, json });
+  return json;
+}
+
+/**
+ * `JSON.stringify(packState(state))`, faster: what SagaStarted set is serialized once per saga,
+ * and a step that did not change since the last write keeps the same object, whose JSON is reused.
  */
 export function stateJson(state: SagaState): string {
-  let out = "{";
-  for (const key of Object.keys(state) as (keyof SagaState)[]) {
-    if (key === "steps") continue;
+  let out = `{${fixedJson(state)}`;
+  for (const key of CHANGING) {
     const value = state[key];
     if (value === null && NULLABLE.has(key)) continue;
-    out += `${JSON.stringify(key)}:${JSON.stringify(value)},`;
+    out += `"${key}":${JSON.stringify(value)},`;
   }
   out += '"steps":{';
   let first = true;
