@@ -34,9 +34,11 @@ const SPECIAL = new Set(["(idle)", "(program)", "(garbage collector)", "(root)"]
 /** Where a frame lives: a package, our src/ layer, the bench, node internals. */
 function moduleOf(url: string, name: string): string {
   if (SPECIAL.has(name)) return name;
-  const built = /\/saga-bench-build\/([^/]+)\//.exec(url);
+  // The compiled build holds src/ (ours) and bench/ (the harness) side by side.
+  const built = /\/saga-bench-build\/src\/([^/]+)\//.exec(url);
   if (built) return `ours: src/${built[1]}`;
-  if (url.includes("/saga-bench-build/")) return "ours: src";
+  if (url.includes("/saga-bench-build/src/")) return "ours: src";
+  if (url.includes("/saga-bench-build/bench/")) return "bench harness";
   if (url.includes("/node_modules/")) {
     const rest = url.split("/node_modules/").pop()!;
     const parts = rest.split("/");
@@ -53,7 +55,7 @@ function moduleOf(url: string, name: string): string {
 
 function shortUrl(url: string): string {
   const b = url.indexOf("/saga-bench-build/");
-  if (b >= 0) return `src/${url.slice(b + 18)}`;
+  if (b >= 0) return url.slice(b + 18);
   const i = url.indexOf("/node_modules/");
   if (i >= 0) return url.slice(i + 14);
   const j = url.search(/\/(src|bench)\//);
