@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SqlClient } from "../../src/store/sql-client.js";
+import { sqlClientOf } from "../../src/store/sql-client-of.js";
+import { PgliteStore } from "../../src/store/pglite-store.js";
+import { eventually } from "../helpers/engine.js";
+
+// What the PGlite adapter adds to the store conformance suite: its client (prepared statements,
+// result types, errors, transactions, turns of the event loop), its checkpoints, and a data
+// directory that outlives the process.
+
+describe("PgliteStore's client", () => {
+  let store: PgliteStore;
+  let sql: SqlClient;
+  beforeAll(async () => {
+    store = await PgliteStore.open();
+    sql = sqlClientOf(store)!;
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it("returns jsonb as objects, float8 and int as numbers, booleans, text (UTF-8), uuid and null", async () => {
+    const id = "0195f2a4-6c1e-7000-8000-000000000001";
+    const [row] = await sql.query<Record<string, unknown>>(
+      `SELECT $1::jsonb AS j, $2::float8 AS f, $3::int AS i, $4::boolean AS b, $5::text AS t,
+              $6::uuid AS u, NULL::text AS n`,
+      [JSON.stringify({ a: [1, "é"] }), 1.5, 7, true, "héllo ✓ 🎉", id],
+    );
+    expect(row).toStrictEqual({
+      j: { a: [1, "é"] },
+      f: 1.5,
+      i: 7,
+      b: true,
+      t: "héllo ✓ 🎉",
+      u: id,
+      n: null,
+    });
+  });
+
+  it("runs a prepared statement again with other parameters", async () => {
+    const text = "SELECT $1::int * 2 AS twice";
+    expect(await sql.query(text, [2])).toEqual([{ twice: 4 }]);
+    expect(await sql.query(text, [5])).toEqual([{ twice: 10 }]);
+  });
+
+  it("fails one statement with PostgreSQL's error and goes on with the next", async () => {
+    await expect(sql.query("SELECT $1::int AS n", ["not a number"])).rejects.toMatchObject({
+      code: "22P02",
+    });
+    await expect(sql.query("SELECT nothing FROM nowhere")).rejects.toMatchObject({
+      code: "42P01",
+    });
+    expect(await sql.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  });
+
+  it("commits a transaction, and rolls it back when its function throws", async () => {
+    await sql.exec("CREATE TABLE tx_probe (n int)");
+    await sql.transaction(async (tx) => {
+      await tx.query("INSERT INTO tx_probe VALUES ($1)", [1]);
+    });
+    await expect(
+      sql.transaction(async (tx) => {
+        await tx.query("INSERT INTO tx_probe VALUES ($1)", [2]);
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect(await sql.query("SELECT n FROM tx_probe")).toEqual([{ n: 1 }]);
+  });
+
+  it("refuses to commit a transaction in which a statement failed", async () => {
+    await expect(
+      sql.transaction(async (tx) => {
+        await tx.query("SELECT 1 / $1::int AS x", [0]).catch(() => undefined);
+      }),
+    ).rejects.toThrow(/rolled back/);
+    expect(await sql.query("SELECT 2 AS two")).toEqual([{ two: 2 }]);
+  });
+
+  it("lets timers run while statements are queued", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await Promise.all(Array.from({ length: 300 }, (_, i) => sql.query("SELECT $1::int", [i])));
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(5);
+  });
+
+  it("checkpoints once enough WAL was written, so that the WAL does not grow without bound", async () => {
+    const redo = async () =>
+      (
+        await sql.query<{ redo: string }>(
+          "SELECT redo_lsn::text AS redo FROM pg_control_checkpoint()",
+        )
+      )[0]!.redo;
+    const before = await redo();
+    await sql.exec(
+      "CREATE TABLE wal_probe AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 200000) g",
+    );
+    await eventually(async () => (await redo()) !== before, 15_000);
+  });
+});
+
+describe("PgliteStore on a data directory", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "saga-pglite-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("keeps what was written for the next process to open it", async () => {
+    const first = await PgliteStore.open({ dataDir: dir });
+    await first.migrate();
+    await sqlClientOf(first)!.exec("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('yes')");
+    await first.close();
+    const second = await PgliteStore.open({ dataDir: dir });
+    try {
+      expect(await sqlClientOf(second)!.query("SELECT v FROM kept")).toEqual([{ v: "yes" }]);
+    } finally {
+      await second.close();
+    }
+  });
+});
