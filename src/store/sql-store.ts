@@ -75,13 +75,9 @@ export class SqlStore implements Store {
 
   async create(batch: readonly NewSaga[]): Promise<CreateResult[]> {
     if (batch.length === 0) return [];
-    let lean = true;
-    const outbox: OutboxInsertRow[] = [];
+    const effects = new SideEffects();
     const sagas = batch.map((s, ord) => {
-      const suspends = touchesSuspension(s.state, s.events);
-      const rows = outboxRows(s.state, 0, s.events, s.outbox ?? false);
-      if (rows.length > 0) outbox.push(...rows);
-      if (suspends || rows.length > 0 || s.parentSignal) lean = false;
+      const suspends = effects.add(s.state, 0, s.events, s.outbox, s.parentSignal);
       return {
         id: s.state.id,
         tenant_id: s.state.tenantId,
@@ -106,13 +102,10 @@ export class SqlStore implements Store {
       sagas,
       batch.map((s) => s.state),
     );
-    const rows = lean
-      ? await this.sql.query<{ id: string }>(CREATE_SAGAS_LEAN, [sagasJson, JSON.stringify(events)])
-      : await this.sql.query<{ id: string }>(CREATE_SAGAS, [
-          sagasJson,
-          JSON.stringify(events),
-          JSON.stringify(outbox),
-        ]);
+    const rows = await this.sql.query<{ id: string }>(
+      effects.lean ? CREATE_SAGAS_LEAN : CREATE_SAGAS,
+      effects.params(sagasJson, events),
+    );
     const inserted = new Set(rows.map((r) => r.id));
     const missing = batch.filter((s) => !inserted.has(s.state.id));
     const existing = new Map<string, SagaState>();
@@ -146,13 +139,9 @@ export class SqlStore implements Store {
 
   async commit(batch: readonly Commit[]): Promise<CommitResult[]> {
     if (batch.length === 0) return [];
-    let lean = true;
-    const outbox: OutboxInsertRow[] = [];
+    const effects = new SideEffects();
     const sagas = batch.map((c) => {
-      const suspends = touchesSuspension(c.state, c.events);
-      const rows = outboxRows(c.state, c.expectedSeq, c.events, c.outbox ?? false);
-      if (rows.length > 0) outbox.push(...rows);
-      if (suspends || rows.length > 0 || c.parentSignal) lean = false;
+      const suspends = effects.add(c.state, c.expectedSeq, c.events, c.outbox, c.parentSignal);
       return {
         id: c.lease.sagaId,
         owner: c.owner,
@@ -175,13 +164,10 @@ export class SqlStore implements Store {
       sagas,
       batch.map((c) => c.state),
     );
-    const rows = lean
-      ? await this.sql.query<Row>(COMMIT_SAGAS_LEAN, [sagasJson, JSON.stringify(events)])
-      : await this.sql.query<Row>(COMMIT_SAGAS, [
-          sagasJson,
-          JSON.stringify(events),
-          JSON.stringify(outbox),
-        ]);
+    const rows = await this.sql.query<Row>(
+      effects.lean ? COMMIT_SAGAS_LEAN : COMMIT_SAGAS,
+      effects.params(sagasJson, events),
+    );
     const written = new Map(rows.map((r) => [r.id, r.cancel_requested]));
     const refused = batch.filter((c) => !written.has(c.lease.sagaId));
     const why =
@@ -489,6 +475,37 @@ function touchesSuspension(state: SagaState, events: readonly SagaEvent[]): bool
         e.type === "SagaCompensationStarted",
     ) || Object.values(state.steps).some((s) => s.status === "suspended")
   );
+}
+
+/**
+ * What the writes of a batch imply besides projections and events: outbox rows, waits and inbox
+ * (a saga that suspends or was suspended), a child's end signalled to its parent. Without any,
+ * the batch goes through the lean statement.
+ */
+class SideEffects {
+  lean = true;
+  private readonly outbox: OutboxInsertRow[] = [];
+
+  /** Records one saga's write (`fromSeq`: its version before); returns its `suspends` flag. */
+  add(
+    state: SagaState,
+    fromSeq: number,
+    events: readonly SagaEvent[],
+    lifecycle: boolean | undefined,
+    parentSignal: unknown,
+  ): boolean {
+    const suspends = touchesSuspension(state, events);
+    const rows = outboxRows(state, fromSeq, events, lifecycle ?? false);
+    if (rows.length > 0) this.outbox.push(...rows);
+    if (suspends || rows.length > 0 || parentSignal) this.lean = false;
+    return suspends;
+  }
+
+  /** The statement's parameters: the full statement takes the outbox rows as $3. */
+  params(sagasJson: string, events: readonly object[]): string[] {
+    const base = [sagasJson, JSON.stringify(events)];
+    return this.lean ? base : [...base, JSON.stringify(this.outbox)];
+  }
 }
 
 /** The JSON array of rows, each with its saga's stored state (`stateJson`) as `state`. */
