@@ -331,8 +331,10 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
   it("lists a tenant's sagas newest first with filters and a cursor that pages without gaps", async () => {
     const tenant = uniqueTenant();
     const made: string[] = [];
+    // Every saga gets the same created_at: the order among them is the ids' creation order,
+    // which uuidv7 keeps within a process (the tie-break the listing documents).
+    const now = await store.now();
     for (let i = 0; i < 7; i++) {
-      const now = await store.now();
       const started: SagaEvent = {
         type: "SagaStarted",
         at: now,

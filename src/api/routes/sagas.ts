@@ -91,7 +91,7 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
         tags: ["sagas"],
         summary: "List sagas",
         description:
-          "Newest first. Filters: status and saga_type (comma-separated), created_after/created_before, and any recorded attribute as ?name=value. Pages with next_cursor.",
+          "Newest first: by created_at, then by id (ids one process makes sort in the order it made them). Filters: status and saga_type (comma-separated), created_after/created_before, and any recorded attribute as ?name=value. Pages with next_cursor.",
         querystring: ListSagasQuery,
         response: { 200: SagaPageSchema, ...errors },
       },
