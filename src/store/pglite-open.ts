@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { lstat, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 
 /**
@@ -29,19 +31,92 @@ const START_PARAMS = [
  */
 export async function openPglite(dataDir?: string): Promise<PGlite> {
   if (dataDir === undefined) {
-    const image = await initdbInChild(undefined);
+    const image = await freshDatabaseImage();
     return PGlite.create({ loadDataDir: image, startParams: START_PARAMS });
   }
   if (!existsSync(join(dataDir, "PG_VERSION"))) await initdbInChild(dataDir);
   return PGlite.create({ dataDir, startParams: START_PARAMS });
 }
 
+// PGlite's CommonJS build, which `node -e` can require by its path.
+const pgliteModule = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+
+let imageOnce: Promise<Blob> | undefined;
+
+/**
+ * The image of a newly initialised database. Every in-memory database starts from the same one,
+ * so it is made once per PGlite version: kept in this process, and in a cache file that only
+ * this user can write (a fresh initdb costs seconds of CPU; a process opening many in-memory
+ * stores, such as a test run, would otherwise pay it each time).
+ */
+function freshDatabaseImage(): Promise<Blob> {
+  imageOnce ??= cachedImage().catch((error: unknown) => {
+    imageOnce = undefined;
+    throw error;
+  });
+  return imageOnce;
+}
+
+async function cachedImage(): Promise<Blob> {
+  const file = imageCacheFile();
+  if (file !== null) {
+    const cached = await readPrivateFile(file);
+    if (cached !== null) return new Blob([cached]);
+  }
+  const image = await initdbInChild(undefined);
+  if (file !== null) await writePrivateFile(file, Buffer.from(await image.arrayBuffer()));
+  return image;
+}
+
+/** `<tmp>/saga-orchestrator-<uid>/pglite-<version>.tar`, or null where no uid exists. */
+function imageCacheFile(): string | null {
+  const uid = process.getuid?.();
+  if (uid === undefined) return null;
+  let version: string;
+  try {
+    const root = pgliteModule.slice(0, pgliteModule.lastIndexOf("/dist/"));
+    version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string })
+      .version;
+  } catch {
+    return null; // an unknown version could match an image of another: make it afresh
+  }
+  return join(tmpdir(), `saga-orchestrator-${uid}`, `pglite-${version}.tar`);
+}
+
+/** The file's bytes if it and its folder belong to this user and nobody else can write them. */
+async function readPrivateFile(file: string): Promise<Buffer | null> {
+  try {
+    for (const path of [dirname(file), file]) {
+      const info = await lstat(path);
+      if (info.uid !== process.getuid?.() || (info.mode & 0o022) !== 0 || info.isSymbolicLink()) {
+        return null;
+      }
+    }
+    const bytes = await readFile(file);
+    return bytes.length > 0 ? bytes : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes atomically (a temporary file renamed over it); a failure only means no cache. */
+async function writePrivateFile(file: string, bytes: Buffer): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    const dir = await lstat(dirname(file));
+    if (dir.uid !== process.getuid?.() || (dir.mode & 0o022) !== 0 || dir.isSymbolicLink()) return;
+    await writeFile(temp, bytes, { mode: 0o600, flag: "wx" });
+    await rename(temp, file);
+  } catch {
+    await rm(temp, { force: true }).catch(() => undefined);
+  }
+}
+
 /** Creates the database in `dataDir`, or in memory and returns its image (an uncompressed tar). */
 function initdbInChild(dataDir: string | undefined): Promise<Blob> {
-  // PGlite's CommonJS build, which `node -e` can require by its path.
-  const pglite = createRequire(import.meta.url).resolve("@electric-sql/pglite");
   const script = `
-    const { PGlite } = require(${JSON.stringify(pglite)});
+    const { PGlite } = require(${JSON.stringify(pgliteModule)});
     (async () => {
       const db = await PGlite.create(${JSON.stringify(dataDir === undefined ? {} : { dataDir })});
       ${dataDir === undefined ? 'process.stdout.write(Buffer.from(await (await db.dumpDataDir("none")).arrayBuffer()));' : ""}
