@@ -68,6 +68,13 @@ class Group {
     return batch.length > 0 ? batch : nextDue;
   }
 
+  /** Messages not yet acknowledged or dead-lettered: waiting, in hand, or due for a retry. */
+  backlog(): number {
+    let n = 0;
+    for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]!.removed) n++;
+    return n;
+  }
+
   remove(d: Delivery): void {
     d.removed = true;
     while (this.head < this.queue.length && this.queue[this.head]!.removed) this.head++;
@@ -169,6 +176,14 @@ export class InProcessBus implements EventBus {
   }
 
   /** The oldest `count` dead letters (same shape as RedisStreamsBus.readDeadLetters). */
+  /**
+   * How many messages `group` has not yet acknowledged or dead-lettered (0 for an unknown group):
+   * at 0 nothing of what was published so far can be delivered to that group again.
+   */
+  backlog(group: string): number {
+    return this.groups.get(group)?.backlog() ?? 0;
+  }
+
   readDeadLetters(count = 100): Promise<DeadLetter[]> {
     return Promise.resolve(this.deadLetters.slice(0, count));
   }

@@ -9,6 +9,11 @@ import { deleteKeys, rawRedis, TEST_REDIS_URL, uniqueKeyPrefix } from "./redis.j
 export interface BusUnderTest {
   bus: EventBus;
   deadLetters(): Promise<DeadLetter[]>;
+  /**
+   * Messages `group` has not acknowledged yet (unread, in hand, or pending a retry). At 0 nothing
+   * published so far can reach that group again: the deterministic form of "nothing more arrives".
+   */
+  backlog(group: string): Promise<number>;
   /** The Redis stream key (Redis only). */
   stream?: string;
 }
@@ -31,7 +36,11 @@ export function busKinds(): BusKind[] {
       open: () => {
         const bus = new InProcessBus({ retryDelayMs: 20 });
         cleanups.push(() => bus.close());
-        return { bus, deadLetters: () => bus.readDeadLetters() };
+        return {
+          bus,
+          deadLetters: () => bus.readDeadLetters(),
+          backlog: (group) => Promise.resolve(bus.backlog(group)),
+        };
       },
     },
     {
@@ -50,10 +59,35 @@ export function busKinds(): BusKind[] {
           await deleteKeys(redis, keyPrefix);
           redis.disconnect();
         });
-        return { bus, deadLetters: () => bus.readDeadLetters(), stream: bus.keys.stream };
+        return {
+          bus,
+          deadLetters: () => bus.readDeadLetters(),
+          backlog: (group) => redisBacklog(bus.keys.stream, group),
+          stream: bus.keys.stream,
+        };
       },
     },
   ];
+}
+
+/** Unread entries of the group (XINFO GROUPS lag) plus its pending (delivered, unacknowledged) ones. */
+async function redisBacklog(stream: string, group: string): Promise<number> {
+  const redis = rawRedis();
+  try {
+    const groups = (await redis.call("XINFO", ["GROUPS", stream])) as unknown[][];
+    for (const fields of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
+      if (info.get("name") !== group) continue;
+      const lag = info.get("lag");
+      if (lag === null || lag === undefined)
+        throw new Error(`Redis gave no lag for group ${group}`);
+      return Number(info.get("pending")) + Number(lag);
+    }
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 let counter = 0;

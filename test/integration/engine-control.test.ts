@@ -98,7 +98,7 @@ describe.each(storeKinds())("engine control: $name", (kind) => {
 
   it("a saga past its deadline stops the running step and compensates with reason timed_out", async () => {
     const calls: string[] = [];
-    let abortedAt = 0;
+    let aborted = false;
     const saga = defineSaga({
       name: "deadline",
       timeoutMs: 300,
@@ -107,20 +107,18 @@ describe.each(storeKinds())("engine control: $name", (kind) => {
         {
           name: "long",
           action: async (_ctx, { signal }) => {
-            signal.addEventListener("abort", () => (abortedAt = Date.now()));
-            await new Promise((r) => setTimeout(r, 5_000));
+            // Ends only when aborted: if the deadline never aborted it, the test would time out.
+            await new Promise((r) => signal.addEventListener("abort", () => r((aborted = true))));
           },
         },
       ],
     });
     const orch = await h.orchestrator([saga]);
-    const begun = Date.now();
     const result = await (await orch.start("deadline", {})).result();
     expect(result.status).toBe("compensated");
     expect(result.reason).toBe("timed_out");
     expect(result.error?.code).toBe(ErrorCodes.SAGA_TIMEOUT);
-    expect(abortedAt).toBeGreaterThan(0);
-    expect(abortedAt - begun).toBeLessThan(4_000);
+    expect(aborted).toBe(true);
     expect(calls).toEqual(["a", "undo a"]);
   });
 
