@@ -45,7 +45,8 @@ for i in $(seq 1 "$runs"); do
     failed=$((failed + 1))
   fi
   summary=$(grep -E "Tests +[0-9]+" "$out/run-$i.log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g' | tr -s ' ')
-  echo "run $i/$runs: $result in $(( $(date +%s) - began )) s —${summary:- no test summary}"
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo "run $i/$runs: $result in $(( $(date +%s) - began )) s, load average after it $load —${summary:- no test summary}"
   if [[ $result == FAILED ]]; then
     grep -E "FAIL|Error:" "$out/run-$i.log" | sed 's/\x1b\[[0-9;]*m//g' | head -5 | sed 's/^/    /'
   fi
