@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from "../core/errors.js";
 import { randomUUID } from "node:crypto";
 import "@fastify/swagger";
 import swagger from "@fastify/swagger";
@@ -61,7 +62,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // A hop count trusts that many proxies nearest to us (what Fastify does for a number).
     trustProxy:
       typeof config.trustProxy === "number"
-        ? ((hops: number) => (_address: string, i: number) => i < hops)(config.trustProxy)
+        ? (
+            (hops: number) => (_address: string, i: number) =>
+              i < hops
+          )(config.trustProxy)
         : config.trustProxy,
     // No type coercion: a body's "version": "1" is a 400, not a 1 (query numbers are parsed by routes).
     ajv: {
@@ -135,7 +139,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (sent !== undefined && (typeof sent !== "string" || !isCorrelationId(sent))) {
       throw new HttpError(
         400,
-        "INVALID_CORRELATION_ID",
+        ApiErrorCodes.INVALID_CORRELATION_ID,
         `X-Correlation-ID must be 1 to ${CORRELATION_ID_MAX} characters of A-Z a-z 0-9 . _ : - (this answer's X-Correlation-ID is a new one)`,
       );
     }

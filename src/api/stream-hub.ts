@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from "../core/errors.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState } from "../core/state.js";
 import type { CommitListener } from "../engine/observer.js";
@@ -72,7 +73,7 @@ export class StreamHub {
       if (count >= cap)
         throw new HttpError(
           429,
-          "TOO_MANY_STREAMS",
+          ApiErrorCodes.TOO_MANY_STREAMS,
           `${cap} streams are open for this ${scope} already; close one first`,
           { scope, limit: cap },
         );

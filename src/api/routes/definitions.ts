@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from "../../core/errors.js";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { DefinitionCatalog } from "../../definitions/catalog.js";
@@ -66,7 +67,7 @@ export function definitionRoutes(
       if (!known && own.length >= quota.perTenant) {
         throw new HttpError(
           403,
-          "QUOTA_EXCEEDED",
+          ApiErrorCodes.QUOTA_EXCEEDED,
           `this tenant has ${own.length} definitions, its quota is ${quota.perTenant} (SAGA_QUOTA_DEFINITIONS)`,
           { quota: "definitions", limit: quota.perTenant },
         );

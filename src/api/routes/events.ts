@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from "../../core/errors.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
 import type { Json, JsonObject } from "../../core/json.js";
@@ -70,7 +71,7 @@ export function eventRoutes(
       if (size > limits.maxEventBytes) {
         throw new HttpError(
           413,
-          "EVENT_TOO_LARGE",
+          ApiErrorCodes.EVENT_TOO_LARGE,
           `the event's data and metadata are ${size} bytes as JSON; at most ${limits.maxEventBytes} (SAGA_MAX_EVENT_BYTES)`,
           { limit: limits.maxEventBytes, size },
         );
@@ -222,7 +223,7 @@ function checkMetadata(metadata: Record<string, unknown> | undefined): void {
   if (reserved.length > 0) {
     throw new HttpError(
       400,
-      "RESERVED_METADATA_KEY",
+      ApiErrorCodes.RESERVED_METADATA_KEY,
       `metadata keys ${reserved.map((k) => JSON.stringify(k)).join(", ")} are reserved for the engine's bus headers (x-*, traceparent, tracestate, idempotency-key)`,
       { keys: reserved },
     );
@@ -234,7 +235,7 @@ function checkMetadata(metadata: Record<string, unknown> | undefined): void {
   ) {
     throw new HttpError(
       400,
-      "INVALID_CORRELATION_ID",
+      ApiErrorCodes.INVALID_CORRELATION_ID,
       "metadata.correlation_id must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
     );
   }

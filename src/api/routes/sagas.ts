@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
-import { ErrorCodes, SagaError } from "../../core/errors.js";
+import { ApiErrorCodes, ErrorCodes, SagaError } from "../../core/errors.js";
 import type { SagaStatus } from "../../core/state.js";
 import type { Orchestrator } from "../../engine/orchestrator.js";
 import { requireRole } from "../auth.js";
@@ -92,7 +92,7 @@ export function sagaRoutes(
       if (key !== undefined && ENGINE_KEY.test(key)) {
         throw new HttpError(
           400,
-          "RESERVED_IDEMPOTENCY_KEY",
+          ApiErrorCodes.RESERVED_IDEMPOTENCY_KEY,
           "idempotency keys of the forms <saga id>:<step> and event:… are the engine's own; choose another key",
         );
       }
