@@ -62,7 +62,8 @@ export function useService(
       ...(store ? { store } : {}),
     });
     await service.app.ready();
-  });
+    // PGlite's start-up (initdb in a child) is slow on a loaded machine: a generous bound.
+  }, 240_000);
   afterAll(async () => {
     await service?.close();
     await store?.close();

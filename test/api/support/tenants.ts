@@ -50,7 +50,7 @@ export async function seedTenant(service: Service, t: TestTenant): Promise<Tenan
   await completed.result();
   const store = service.events.events;
   if (!store) throw new Error("setup: the service has no event store");
-  const ownStream = `only-${t.marker}`;
+  const ownStream = `only-${t.id}`;
   for (const stream of [ownStream, SHARED_STREAM]) {
     await store.append(t.id, stream, [
       { type: `${t.marker}.happened`, data: { marker: t.marker }, metadata: { m: t.marker } },
