@@ -83,7 +83,10 @@ export async function createService(
     await orchestrator.close({ graceMs: 0 });
     throw error;
   });
-  const metrics = new SagaMetrics(() => orchestrator.countActive());
+  const metrics = new SagaMetrics(
+    () => orchestrator.countActive(),
+    config.limits.metricLabelValues,
+  );
   orchestrator.onCommitted(metrics.listener);
   const app = await buildServer({
     orchestrator,

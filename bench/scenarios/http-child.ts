@@ -26,6 +26,7 @@ export async function serveHttp(
     HOST: "127.0.0.1",
     LOG_LEVEL: "silent",
     SAGA_RATE_LIMIT_PER_MINUTE: "10000000",
+    SAGA_QUOTA_STARTS_PER_SECOND: "1000000",
     ...(task.databaseUrl
       ? { DATABASE_URL: task.databaseUrl }
       : { SAGA_DATA_DIR: task.dataDir ?? "" }),

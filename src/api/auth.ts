@@ -28,8 +28,9 @@ export interface Authenticator {
 
 /**
  * API keys (`X-API-Key`) and JWT bearer tokens (HS256 secret or a JWKS URL). Credentials that are
- * sent are always checked; without credentials a request is anonymous admin of the `default`
- * tenant only when no API key is required and no JWT is configured (local development).
+ * sent are always checked. Fails closed: without credentials a request is refused, unless the
+ * configuration allows anonymous access (no credential configured, loopback bind, not
+ * production: see `AuthConfig.anonymousAccess`), where it is admin of tenant `default`.
  */
 export function createAuthenticator(config: ServiceConfig): Authenticator {
   const keys = [
@@ -37,7 +38,7 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
     ...config.apiKeys,
   ].map((k) => ({ ...k, digest: digest(k.key) }));
   const jwtConfigured = config.jwt.secret !== null || config.jwt.jwksUrl !== null;
-  const anonymousAllowed = !config.requireApiKey && !jwtConfigured;
+  const anonymousAllowed = config.anonymousAccess && keys.length === 0 && !jwtConfigured;
   const secret = config.jwt.secret ? new TextEncoder().encode(config.jwt.secret) : null;
   const jwks: JWTVerifyGetKey | null = config.jwt.jwksUrl
     ? createRemoteJWKSet(new URL(config.jwt.jwksUrl))

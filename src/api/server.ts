@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from "../core/errors.js";
 import { randomUUID } from "node:crypto";
 import "@fastify/swagger";
 import swagger from "@fastify/swagger";
@@ -14,7 +15,9 @@ import { HttpError, errorBody, installErrorHandlers } from "./http-errors.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type HealthInfo } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
-import { openStreams } from "./routes/saga-stream.js";
+import { CORRELATION_ID_MAX, isCorrelationId } from "./correlation-id.js";
+import { StartQuota } from "./start-quota.js";
+import { StreamHub } from "./stream-hub.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { definitionRoutes } from "./routes/definitions.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
@@ -49,9 +52,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger || undefined,
     logger: deps.logger === undefined ? false : undefined,
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: "x-correlation-id",
+    // The caller's X-Correlation-ID when it is well-formed (a bad one is refused below).
+    requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: "correlationId" }),
-    genReqId: () => randomUUID(),
+    genReqId: (raw) => {
+      const sent = raw.headers["x-correlation-id"];
+      return typeof sent === "string" && isCorrelationId(sent) ? sent : randomUUID();
+    },
+    // A hop count trusts that many proxies nearest to us (what Fastify does for a number).
+    trustProxy:
+      typeof config.trustProxy === "number"
+        ? (
+            (hops: number) => (_address: string, i: number) =>
+              i < hops
+          )(config.trustProxy)
+        : config.trustProxy,
     // No type coercion: a body's "version": "1" is a 400, not a 1 (query numbers are parsed by routes).
     ajv: {
       customOptions: {
@@ -120,6 +135,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.decorateRequest("principal", null);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-correlation-id", request.id);
+    const sent = request.headers["x-correlation-id"];
+    if (sent !== undefined && (typeof sent !== "string" || !isCorrelationId(sent))) {
+      throw new HttpError(
+        400,
+        ApiErrorCodes.INVALID_CORRELATION_ID,
+        `X-Correlation-ID must be 1 to ${CORRELATION_ID_MAX} characters of A-Z a-z 0-9 . _ : - (this answer's X-Correlation-ID is a new one)`,
+      );
+    }
     const isPublic = request.routeOptions.config.public === true || request.url.startsWith("/docs");
     if (isPublic || request.is404) return;
     const wait = failedAuth.blockedFor(request.ip);
@@ -149,15 +172,27 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     allowList: (request) => request.routeOptions.config.public === true,
   });
 
+  const limits = config.limits;
+  const streams = new StreamHub({
+    perPrincipal: limits.streamsPerPrincipal,
+    perTenant: limits.streamsPerTenant,
+    total: limits.streamsTotal,
+  });
+  const stopListening = deps.orchestrator.onCommitted(streams.listener);
   // Open SSE streams would hold app.close() until their sagas end: end them when closing starts.
   app.addHook("preClose", (done) => {
-    for (const end of [...openStreams]) end();
+    streams.endAll();
+    stopListening();
     done();
   });
   healthRoutes(app, deps.orchestrator, deps.health);
-  metricsRoutes(app, deps.metrics);
-  sagaRoutes(app, deps.orchestrator);
-  if (deps.definitions) definitionRoutes(app, deps.definitions);
-  if (deps.events) eventRoutes(app, deps.events);
+  metricsRoutes(app, deps.metrics, config.metricsToken);
+  sagaRoutes(app, deps.orchestrator, {
+    starts: new StartQuota(limits.startsPerSecond),
+    stream: { hub: streams, keepAliveMs: limits.streamKeepAliveMs },
+  });
+  if (deps.definitions)
+    definitionRoutes(app, deps.definitions, { perTenant: limits.definitionsPerTenant });
+  if (deps.events) eventRoutes(app, deps.events, { maxEventBytes: limits.eventBytes });
   return app;
 }

@@ -1,9 +1,20 @@
+import {
+  API_SETTINGS,
+  ConfigError,
+  loadApiLimits,
+  loadAuthConfig,
+  type ApiLimits,
+  type AuthConfig,
+} from "./api-config.js";
+
+export { ConfigError, Roles, type Role } from "./api-config.js";
+
 /**
  * The service's configuration: one schema, read once from the environment at the composition
  * root (`saga serve`, `saga worker`). Variable names follow the seeds. Unknown `SAGA_*` variables
  * are refused (a typo must not silently fall back to a default). Library code gets the typed object.
  */
-export interface ServiceConfig {
+export interface ServiceConfig extends AuthConfig {
   port: number;
   host: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -12,18 +23,6 @@ export interface ServiceConfig {
   databaseUrl: string | null;
   dataDir: string;
   redisUrl: string | null;
-  apiKey: string | null;
-  requireApiKey: boolean;
-  /** Extra API keys: `key=tenant:role` pairs. */
-  apiKeys: { key: string; tenantId: string; role: Role }[];
-  jwt: {
-    secret: string | null;
-    jwksUrl: string | null;
-    issuer: string | null;
-    audience: string | null;
-    tenantClaim: string;
-    rolesClaim: string;
-  };
   sagaTimeoutSeconds: number | null;
   sagaRetryAttempts: number;
   sagaStepTimeoutSeconds: number | null;
@@ -40,6 +39,8 @@ export interface ServiceConfig {
   secretsFile: string | null;
   /** A folder of saga definitions (JSON/YAML) loaded at start-up, besides the built-in ones. */
   definitionsDir: string | null;
+  /** Per-tenant quotas and caps of the HTTP API. */
+  limits: ApiLimits;
 }
 
 /** The seeds' service variables, and the service names http steps use for them. */
@@ -50,15 +51,6 @@ export const SERVICE_URL_VARIABLES: Readonly<Record<string, string>> = {
   AIRTABLE_CONNECTOR_URL: "airtable",
   AUTH_SERVICE_URL: "auth",
 };
-
-export const Roles = { viewer: "viewer", operator: "operator", admin: "admin" } as const;
-export type Role = (typeof Roles)[keyof typeof Roles];
-
-/** A configuration value that cannot be used: the message names the variable. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  readonly code = "SAGA_INVALID_CONFIG";
-}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -91,6 +83,7 @@ const KNOWN = new Set([
   "SAGA_SECRETS_FILE",
   "SAGA_DEFINITIONS_DIR",
   "SAGA_URL",
+  ...API_SETTINGS,
 ]);
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
@@ -167,29 +160,11 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     ["development", "test", "staging", "production"] as const,
     "development",
   );
-  const apiKey = str("API_KEY");
-  const requireApiKey = bool("REQUIRE_API_KEY", false);
-  const jwtSecret = str("JWT_SECRET");
-  if (jwtSecret !== null && jwtSecret.length < 32) {
-    throw new ConfigError(
-      "JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit secret)",
-    );
-  }
-  const apiKeys = parseApiKeys(str("API_KEYS"));
-  if (
-    requireApiKey &&
-    apiKey === null &&
-    apiKeys.length === 0 &&
-    jwtSecret === null &&
-    str("JWT_JWKS_URL") === null
-  ) {
-    throw new ConfigError(
-      "REQUIRE_API_KEY=true needs API_KEY (or API_KEYS, JWT_SECRET or JWT_JWKS_URL) to be set",
-    );
-  }
+  const host = str("HOST") ?? "127.0.0.1";
+  const auth = loadAuthConfig(env, host, environment, bool);
   return {
     port: int("PORT", 8008, 1, 65535),
-    host: str("HOST") ?? "127.0.0.1",
+    host,
     logLevel: oneOf(
       "LOG_LEVEL",
       ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
@@ -199,17 +174,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     databaseUrl: url("DATABASE_URL", ["postgres:", "postgresql:"]),
     dataDir: str("SAGA_DATA_DIR") ?? "./.saga-data",
     redisUrl: url("REDIS_URL", ["redis:", "rediss:"]),
-    apiKey,
-    requireApiKey,
-    apiKeys,
-    jwt: {
-      secret: jwtSecret,
-      jwksUrl: url("JWT_JWKS_URL", ["https:", "http:"]),
-      issuer: str("JWT_ISSUER"),
-      audience: str("JWT_AUDIENCE"),
-      tenantClaim: str("JWT_TENANT_CLAIM") ?? "tenant",
-      rolesClaim: str("JWT_ROLES_CLAIM") ?? "roles",
-    },
+    ...auth,
     sagaTimeoutSeconds: seconds("SAGA_TIMEOUT_SECONDS", null),
     sagaRetryAttempts: int("SAGA_RETRY_ATTEMPTS", 3, 1, 100),
     sagaStepTimeoutSeconds: seconds("SAGA_STEP_TIMEOUT_SECONDS", null),
@@ -225,6 +190,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
       .filter(Boolean),
     secretsFile: str("SAGA_SECRETS_FILE"),
     definitionsDir: str("SAGA_DEFINITIONS_DIR"),
+    limits: loadApiLimits(env),
   };
 }
 
@@ -243,19 +209,4 @@ function serviceUrls(
     if (match && value) out[match[1]!.toLowerCase()] = value;
   }
   return out;
-}
-
-function parseApiKeys(raw: string | null): ServiceConfig["apiKeys"] {
-  if (raw === null) return [];
-  return raw.split(",").map((entry, i) => {
-    const match = /^\s*([^=\s]{16,})=([A-Za-z0-9_.-]{1,100}):(viewer|operator|admin)\s*$/.exec(
-      entry,
-    );
-    if (!match) {
-      throw new ConfigError(
-        `API_KEYS entry ${i + 1} must look like KEY=tenant:role with a key of 16+ characters and role viewer, operator or admin`,
-      );
-    }
-    return { key: match[1]!, tenantId: match[2]!, role: match[3] as Role };
-  });
 }

@@ -54,6 +54,29 @@ export const ErrorCodes = {
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * Codes the HTTP API answers for its own boundaries (auth, quotas, streams, headers); the status
+ * is set in src/api. See the HTTP API table of docs/errors.md.
+ */
+export const ApiErrorCodes = {
+  /** 400: X-Correlation-ID (or metadata.correlation_id) is not 1-128 of A-Z a-z 0-9 . _ : - */
+  INVALID_CORRELATION_ID: "INVALID_CORRELATION_ID",
+  /** 400: an idempotency key of the engine's own forms (`<saga id>:<step>`, `event:…`). */
+  RESERVED_IDEMPOTENCY_KEY: "RESERVED_IDEMPOTENCY_KEY",
+  /** 400: event metadata naming a bus header the engine sets (`x-*`, traceparent…). */
+  RESERVED_METADATA_KEY: "RESERVED_METADATA_KEY",
+  /** 413: a published event's data and metadata exceed SAGA_MAX_EVENT_BYTES. */
+  EVENT_TOO_LARGE: "EVENT_TOO_LARGE",
+  /** 403: a tenant quota (e.g. SAGA_QUOTA_DEFINITIONS) is used up. */
+  QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
+  /** 429: the tenant's saga starts per second (SAGA_QUOTA_STARTS_PER_SECOND) are used up. */
+  START_RATE_LIMITED: "START_RATE_LIMITED",
+  /** 429: too many open SSE streams for the principal, the tenant or the server. */
+  TOO_MANY_STREAMS: "TOO_MANY_STREAMS",
+  /** 401: /metrics needs the METRICS_TOKEN bearer token. */
+  METRICS_UNAUTHORIZED: "METRICS_UNAUTHORIZED",
+} as const;
+
 /** The serialisable form of an error, as stored in events and results. */
 export interface ErrorInfo {
   name: string;

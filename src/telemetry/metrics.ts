@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState } from "../core/state.js";
 import type { CommitListener } from "../engine/observer.js";
+import { LabelGuard } from "./label-guard.js";
 
 /**
  * Prometheus metrics of the sagas this process writes. Names follow the seeds' Grafana panels and
@@ -66,8 +67,20 @@ export class SagaMetrics {
     registers: [this.registry],
   });
 
-  constructor(countActive: () => Promise<{ name: string; count: number }[]>) {
+  /** Saga types, step names and error codes are chosen by tenants: their label values are bounded. */
+  private readonly sagaTypes: LabelGuard;
+  private readonly stepNames: LabelGuard;
+  private readonly errorTypes: LabelGuard;
+
+  /**
+   * @param maxLabelValues distinct values each tenant-chosen label (saga_type, step_name,
+   *   error_type) may take; later ones are counted under `__overflow__`.
+   */
+  constructor(countActive: () => Promise<{ name: string; count: number }[]>, maxLabelValues = 500) {
     const registry = this.registry;
+    const sagaTypes = (this.sagaTypes = new LabelGuard(maxLabelValues));
+    this.stepNames = new LabelGuard(maxLabelValues);
+    this.errorTypes = new LabelGuard(maxLabelValues);
     new Gauge({
       name: "saga_running_current",
       help: "Sagas running or compensating now (read from the store at scrape time, all instances).",
@@ -75,7 +88,12 @@ export class SagaMetrics {
       registers: [registry],
       async collect() {
         this.reset();
-        for (const { name, count } of await countActive()) this.set({ saga_type: name }, count);
+        const counts = new Map<string, number>();
+        for (const { name, count } of await countActive()) {
+          const label = sagaTypes.value(name);
+          counts.set(label, (counts.get(label) ?? 0) + count);
+        }
+        for (const [saga_type, count] of counts) this.set({ saga_type }, count);
       },
     });
     collectDefaultMetrics({ register: registry });
@@ -87,7 +105,8 @@ export class SagaMetrics {
   };
 
   private record(state: SagaState, e: SagaEvent): void {
-    const saga_type = state.name;
+    const saga_type = this.sagaTypes.value(state.name);
+    const step_name = "step" in e ? this.stepNames.value(e.step) : "";
     const seconds = (from: number | null | undefined) =>
       from == null ? null : Math.max(0, (e.at - from) / 1000);
     switch (e.type) {
@@ -100,17 +119,20 @@ export class SagaMetrics {
         const outcome =
           e.type === "StepCompleted" ? "completed" : e.type === "StepFailed" ? "failed" : "aborted";
         const took = seconds(state.steps[e.step]?.startedAt);
-        if (took !== null)
-          this.stepDuration.observe({ saga_type, step_name: e.step, outcome }, took);
+        if (took !== null) this.stepDuration.observe({ saga_type, step_name, outcome }, took);
         if (e.type === "StepFailed")
-          this.stepFailed.inc({ saga_type, step_name: e.step, error_type: e.error.code });
+          this.stepFailed.inc({
+            saga_type,
+            step_name,
+            error_type: this.errorTypes.value(e.error.code),
+          });
         break;
       }
       case "StepCompensated":
-        this.compensations.inc({ saga_type, step_name: e.step, outcome: "success" });
+        this.compensations.inc({ saga_type, step_name, outcome: "success" });
         break;
       case "StepCompensationFailed":
-        this.compensations.inc({ saga_type, step_name: e.step, outcome: "failure" });
+        this.compensations.inc({ saga_type, step_name, outcome: "failure" });
         break;
       case "SagaCompensationStarted":
         this.failed.inc({ saga_type, reason: e.reason });

@@ -204,9 +204,10 @@ describe("Events API (PostgreSQL + Redis Streams)", () => {
       async () => (await sagasOf("tenant-a", "api_onboarding", userId)).length === 2,
       20_000,
     );
-    const copy = watched.seen.find(
-      (m: BusMessage) => m.headers?.["x-replay-of"] === eventId && m.id !== eventId,
-    );
+    // The watcher is another consumer of the bus: it may see the copy after the intake did.
+    const isCopy = (m: BusMessage) => m.headers?.["x-replay-of"] === eventId && m.id !== eventId;
+    await waitUntil("the as_new copy on the bus", () => watched.seen.some(isCopy));
+    const copy = watched.seen.find(isCopy);
     expect(copy).toMatchObject({ type: "user.registered", data: { user_id: userId } });
   });
 

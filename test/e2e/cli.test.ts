@@ -508,6 +508,8 @@ describe("start-up with a bad configuration", () => {
   it.each<{ env: Record<string, string>; variable: string }>([
     { env: { PORT: "abc" }, variable: "PORT" },
     { env: { REQUIRE_API_KEY: "true" }, variable: "REQUIRE_API_KEY" },
+    // Fails closed: no credentials on a non-loopback address (the line names the fix).
+    { env: { HOST: "0.0.0.0" }, variable: "HOST=0.0.0.0" },
     { env: { SAGA_TYPO: "1" }, variable: "SAGA_TYPO" },
     { env: { DATABASE_URL: "mysql://x" }, variable: "DATABASE_URL" },
   ])("serve with $variable wrong exits 2 with one line naming it", async ({ env, variable }) => {

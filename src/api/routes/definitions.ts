@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from "../../core/errors.js";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { DefinitionCatalog } from "../../definitions/catalog.js";
@@ -20,7 +21,11 @@ const view = (d: ReturnType<DefinitionCatalog["list"]>[number]) => ({
 });
 
 /** Saga definitions as data: register (admin), list, versions, and the JSON Schema of the format. */
-export function definitionRoutes(app: FastifyInstance, catalog: DefinitionCatalog): void {
+export function definitionRoutes(
+  app: FastifyInstance,
+  catalog: DefinitionCatalog,
+  quota: { perTenant: number },
+): void {
   const schema = sagaDocumentJsonSchema();
 
   app.get(
@@ -49,15 +54,25 @@ export function definitionRoutes(app: FastifyInstance, catalog: DefinitionCatalo
           200: Definition,
           201: Definition,
           400: Type.Ref(ErrorSchema),
+          403: Type.Ref(ErrorSchema),
           409: Type.Ref(ErrorSchema),
         },
       },
     },
     async (request, reply) => {
-      const { outcome, definition } = await catalog.register(
-        request.principal!.tenantId,
-        request.body,
-      );
+      const tenantId = request.principal!.tenantId;
+      const own = catalog.list(tenantId).filter((d) => d.tenantId === tenantId);
+      const body = request.body as { name?: unknown; version?: unknown };
+      const known = own.some((d) => d.name === body.name && d.version === body.version);
+      if (!known && own.length >= quota.perTenant) {
+        throw new HttpError(
+          403,
+          ApiErrorCodes.QUOTA_EXCEEDED,
+          `this tenant has ${own.length} definitions, its quota is ${quota.perTenant} (SAGA_QUOTA_DEFINITIONS)`,
+          { quota: "definitions", limit: quota.perTenant },
+        );
+      }
+      const { outcome, definition } = await catalog.register(tenantId, request.body);
       return reply.status(outcome === "created" ? 201 : 200).send(view(definition));
     },
   );

@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from "../../core/errors.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
 import type { Json, JsonObject } from "../../core/json.js";
@@ -16,6 +17,7 @@ import {
   StreamPageSchema,
   StreamParams,
 } from "../event-schemas.js";
+import { isCorrelationId } from "../correlation-id.js";
 import { HttpError } from "../http-errors.js";
 import { ErrorSchema } from "../schemas.js";
 
@@ -31,7 +33,11 @@ const DEFAULT_LIMIT = 100;
  * events reach the bus through the transactional outbox, where saga triggers and waiting steps
  * see them.
  */
-export function eventRoutes(app: FastifyInstance, events: EventStore): void {
+export function eventRoutes(
+  app: FastifyInstance,
+  events: EventStore,
+  limits: { maxEventBytes: number },
+): void {
   const tenantOf = (request: FastifyRequest) => request.principal!.tenantId;
   app.addSchema(StoredEventSchema);
 
@@ -52,11 +58,24 @@ export function eventRoutes(app: FastifyInstance, events: EventStore): void {
           201: PublishedEventSchema,
           ...errors,
           409: Type.Ref(ErrorSchema),
+          413: Type.Ref(ErrorSchema),
         },
       },
     },
     async (request, reply) => {
       const { stream_id, type, data, metadata, expected_version } = request.body;
+      checkMetadata(metadata);
+      const size = Buffer.byteLength(
+        JSON.stringify({ data: data ?? {}, metadata: metadata ?? {} }),
+      );
+      if (size > limits.maxEventBytes) {
+        throw new HttpError(
+          413,
+          ApiErrorCodes.EVENT_TOO_LARGE,
+          `the event's data and metadata are ${size} bytes as JSON; at most ${limits.maxEventBytes} (SAGA_MAX_EVENT_BYTES)`,
+          { limit: limits.maxEventBytes, size },
+        );
+      }
       const meta = { ...(metadata ?? {}) } as JsonObject;
       if (meta.correlation_id === undefined) meta.correlation_id = request.id;
       const result = await events.append(
@@ -188,6 +207,38 @@ export function eventRoutes(app: FastifyInstance, events: EventStore): void {
         .send({ stream_id: request.params.stream_id, replayed, as_new: asNew });
     },
   );
+}
+
+/** Bus headers the engine sets itself (x-correlation-id, x-stream-id, x-replay-of…). */
+const RESERVED_METADATA = /^(?:x-|traceparent$|tracestate$|idempotency-key$)/i;
+
+/**
+ * String metadata travels as bus headers: a caller may not set the engine's own headers (a fake
+ * `x-replay-of`, another stream's `x-stream-id`), and its correlation id follows the
+ * X-Correlation-ID rule.
+ */
+function checkMetadata(metadata: Record<string, unknown> | undefined): void {
+  if (metadata === undefined) return;
+  const reserved = Object.keys(metadata).filter((k) => RESERVED_METADATA.test(k));
+  if (reserved.length > 0) {
+    throw new HttpError(
+      400,
+      ApiErrorCodes.RESERVED_METADATA_KEY,
+      `metadata keys ${reserved.map((k) => JSON.stringify(k)).join(", ")} are reserved for the engine's bus headers (x-*, traceparent, tracestate, idempotency-key)`,
+      { keys: reserved },
+    );
+  }
+  const correlation = metadata.correlation_id;
+  if (
+    correlation !== undefined &&
+    (typeof correlation !== "string" || !isCorrelationId(correlation))
+  ) {
+    throw new HttpError(
+      400,
+      ApiErrorCodes.INVALID_CORRELATION_ID,
+      "metadata.correlation_id must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
+    );
+  }
 }
 
 function eventView(e: RecordedEvent) {

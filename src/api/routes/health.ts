@@ -11,6 +11,31 @@ export interface HealthInfo {
 
 const STORE_TIMEOUT_MS = 2_000;
 
+type Components = Record<string, { status: "up" | "down"; [key: string]: unknown }>;
+
+/**
+ * Health answers are public: error texts of components (`error`, `*_error`) are replaced by a
+ * fixed phrase and logged instead, since they may name hosts, users, paths or secrets.
+ */
+function redactErrors(app: FastifyInstance, components: Components): Components {
+  const out: Components = {};
+  for (const [name, component] of Object.entries(components)) {
+    const copy = { ...component };
+    for (const [field, value] of Object.entries(copy)) {
+      if (
+        (field === "error" || field.endsWith("_error")) &&
+        value !== null &&
+        value !== undefined
+      ) {
+        app.log.warn({ component: name, [field]: value }, "health: a component reports an error");
+        copy[field] = "failing (details in the server log)";
+      }
+    }
+    out[name] = copy;
+  }
+  return out;
+}
+
 /** Liveness, readiness (fails while the store is down) and a component report. Public: no auth. */
 export function healthRoutes(
   app: FastifyInstance,
@@ -36,7 +61,9 @@ export function healthRoutes(
         latency_ms: Math.round((performance.now() - began) * 10) / 10,
       };
     } catch (error) {
-      return { status: "down" as const, kind: info.storeKind, error: (error as Error).message };
+      // The message may name hosts, users or paths: it goes to the log, not to the caller.
+      app.log.warn({ err: error }, "health: the store does not answer");
+      return { status: "down" as const, kind: info.storeKind, error: "not answering" };
     }
   };
 
@@ -69,7 +96,7 @@ export function healthRoutes(
     async (_request, reply) => {
       const store = await probeStore();
       if (store.status === "down")
-        return reply.status(503).send({ status: "not_ready", reason: `store: ${store.error}` });
+        return reply.status(503).send({ status: "not_ready", reason: "store: not answering" });
       if (orchestrator.isClosing)
         return reply.status(503).send({ status: "not_ready", reason: "shutting down" });
       return { status: "ready" };
@@ -102,7 +129,7 @@ export function healthRoutes(
     async (_request, reply) => {
       const store = await probeStore();
       const extra = info.components
-        ? await info.components()
+        ? redactErrors(app, await info.components())
         : { bus: { status: "up" as const, kind: "not_configured" } };
       const workers = {
         status: orchestrator.isClosing ? ("down" as const) : ("up" as const),

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
-import { ErrorCodes, SagaError } from "../../core/errors.js";
+import { ApiErrorCodes, ErrorCodes, SagaError } from "../../core/errors.js";
 import type { SagaStatus } from "../../core/state.js";
 import type { Orchestrator } from "../../engine/orchestrator.js";
 import { requireRole } from "../auth.js";
@@ -17,7 +17,8 @@ import {
   StepSchema,
 } from "../schemas.js";
 import { eventView, sagaView, stepsView } from "../views.js";
-import { streamSaga } from "./saga-stream.js";
+import type { StartQuota } from "../start-quota.js";
+import { streamSaga, type StreamOptions } from "./saga-stream.js";
 
 const STATUSES: readonly SagaStatus[] = [
   "running",
@@ -33,8 +34,25 @@ const errors = {
   404: Type.Ref(ErrorSchema),
 };
 
+/**
+ * Idempotency keys of the forms the engine makes itself: `<saga id>:<step>[:…]` (child sagas,
+ * step attempts) and `event:…` (trigger starts). A caller using one could take the place of the
+ * engine's own start (e.g. a child saga's), so the API refuses them.
+ */
+const ENGINE_KEY = /^(?:event:|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:)/i;
+
+export interface SagaRouteOptions {
+  /** Starts per second per tenant. */
+  starts: StartQuota;
+  stream: StreamOptions;
+}
+
 /** Saga routes: start, list, inspect, cancel, retry, stream. The engine does the work. */
-export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): void {
+export function sagaRoutes(
+  app: FastifyInstance,
+  orchestrator: Orchestrator,
+  options: SagaRouteOptions,
+): void {
   const tenant = (request: FastifyRequest) => ({ tenantId: request.principal!.tenantId });
 
   app.post<{ Body: StartSagaBody }>(
@@ -55,6 +73,7 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
           201: Type.Ref(SagaSchema),
           ...errors,
           409: Type.Ref(ErrorSchema),
+          429: Type.Ref(ErrorSchema),
         },
       },
     },
@@ -70,6 +89,14 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
         );
       }
       const key = bodyKey ?? headerKey;
+      if (key !== undefined && ENGINE_KEY.test(key)) {
+        throw new HttpError(
+          400,
+          ApiErrorCodes.RESERVED_IDEMPOTENCY_KEY,
+          "idempotency keys of the forms <saga id>:<step> and event:… are the engine's own; choose another key",
+        );
+      }
+      options.starts.take(request.principal!.tenantId);
       const handle = await orchestrator.start(request.body.saga_type, request.body.input ?? null, {
         ...tenant(request),
         ...(key !== undefined ? { idempotencyKey: key } : {}),
@@ -271,15 +298,19 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
         summary:
           "Server-Sent Events: the saga's history, then every transition as it happens; closes when the saga ends",
         description:
-          "Each message has `id` = event seq, `event` = event type, `data` = the event (JSON). Send Last-Event-ID to resume after a seq.",
+          "Each message has `id` = event seq, `event` = event type, `data` = the event (JSON). Send Last-Event-ID to resume after a seq. The stream closes once the saga has ended and you have every event up to its end (at once when Last-Event-ID is past it); an idle stream carries `: keep-alive` comments. 429 TOO_MANY_STREAMS when your principal, your tenant or the server has too many open.",
         params: SagaIdParams,
         produces: ["text/event-stream"],
-        response: { 200: Type.String({ description: "text/event-stream" }), ...errors },
+        response: {
+          200: Type.String({ description: "text/event-stream" }),
+          ...errors,
+          429: Type.Ref(ErrorSchema),
+        },
       },
     },
     async (request, reply) => {
       const state = await getState(request);
-      await streamSaga(orchestrator, request, reply, state);
+      await streamSaga(orchestrator, options.stream, request, reply, state);
     },
   );
 }

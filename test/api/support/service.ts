@@ -7,6 +7,11 @@ import { TerminalError } from "../../../src/core/errors.js";
 import { demoOrderSaga } from "../../../src/definitions/demo-order.js";
 import { defineSaga, type SagaDefinition } from "../../../src/engine/definition.js";
 import { createService, type Service } from "../../../src/service.js";
+import type { Store } from "../../../src/engine/store-port.js";
+import { PgliteStore } from "../../../src/store/pglite-store.js";
+import { PostgresStore } from "../../../src/store/postgres-store.js";
+import { freshSchema } from "../../helpers/stores.js";
+import { TEST_DATABASE_URL } from "../../helpers/services.js";
 
 /** A saga that fails its only step for good and waits in `failed` (so that `retry` applies). */
 export const stuckOrderSaga = defineSaga<{ order_id?: string }>({
@@ -29,13 +34,21 @@ export const TEST_SAGAS = [demoOrderSaga(), stuckOrderSaga] as unknown as readon
 >[];
 
 /**
- * One service (embedded PGlite in a temp dir) for the whole test file: created in beforeAll,
- * closed and deleted in afterAll. `env` is what `loadConfig` reads.
+ * One service for the whole test file: created in beforeAll, closed and deleted in afterAll.
+ * `env` is what `loadConfig` reads. The store: embedded PGlite in a temp dir (default, as `saga
+ * serve` runs it), an in-memory PGlite, or real PostgreSQL in a fresh schema.
  */
-export function useService(env: Record<string, string>): { readonly service: Service } {
+export function useService(
+  env: Record<string, string>,
+  options: { store?: "pglite-dir" | "pglite-memory" | "postgres" } = {},
+): { readonly service: Service } {
   let service: Service | undefined;
   let dataDir: string | undefined;
+  let store: Store | undefined;
+  const schema = options.store === "postgres" ? freshSchema() : null;
   beforeAll(async () => {
+    if (schema !== null) store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+    else if (options.store === "pglite-memory") store = await PgliteStore.open();
     dataDir = await mkdtemp(join(tmpdir(), "saga-api-test-"));
     const config = loadConfig({
       SAGA_SHUTDOWN_GRACE_SECONDS: "1",
@@ -46,11 +59,14 @@ export function useService(env: Record<string, string>): { readonly service: Ser
       sagas: TEST_SAGAS,
       logger: false,
       builtinDefinitions: null,
+      ...(store ? { store } : {}),
     });
     await service.app.ready();
-  });
+    // PGlite's start-up (initdb in a child) is slow on a loaded machine: a generous bound.
+  }, 240_000);
   afterAll(async () => {
     await service?.close();
+    await store?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
   return {
