@@ -96,6 +96,7 @@ export async function createService(
     },
     ...(events.events ? { events: events.events } : {}),
     definitions: definitions.catalog,
+    ...(definitions.secrets ? { secrets: definitions.secrets } : {}),
     logger,
   });
   let closed: Promise<void> | null = null;

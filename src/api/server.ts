@@ -17,6 +17,8 @@ import { metricsRoutes } from "./routes/metrics.js";
 import { openStreams } from "./routes/saga-stream.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { definitionRoutes } from "./routes/definitions.js";
+import { secretRoutes } from "./routes/secrets.js";
+import type { TenantSecrets } from "../steps/secrets/tenant-secrets.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
@@ -27,6 +29,8 @@ export interface ServerDeps {
   health: HealthInfo;
   /** Sagas as data: /definitions and /schemas routes (absent: not served). */
   definitions?: DefinitionCatalog;
+  /** Tenant secrets: /secrets routes (absent: not served). */
+  secrets?: TenantSecrets;
   /** The event store behind the Events API (/events/*); no such routes without it. */
   events?: EventStore;
   logger?: FastifyBaseLogger | false;
@@ -159,5 +163,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   sagaRoutes(app, deps.orchestrator);
   if (deps.definitions) definitionRoutes(app, deps.definitions);
   if (deps.events) eventRoutes(app, deps.events);
+  if (deps.secrets) secretRoutes(app, deps.secrets);
   return app;
 }

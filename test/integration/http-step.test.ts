@@ -10,7 +10,7 @@ import { SagaError, TerminalError, toErrorInfo } from "../../src/core/errors.js"
 import { HttpErrorCodes } from "../../src/steps/http/errors.js";
 import type { ConnectTarget } from "../../src/steps/http/http-client.js";
 import {
-  executeHttpStep,
+  executeHttpStep as executeStep,
   type HttpStepContext,
   type HttpStepDeps,
 } from "../../src/steps/http/http-step.js";
@@ -75,6 +75,10 @@ const json = (res: ServerResponse, status: number, body: unknown, headers = {}) 
 
 const CANARY = "canary-7Qx/+= &secret";
 
+// The steps of this file belong to a platform definition (platform secrets allowed).
+const executeHttpStep = (spec: HttpStepSpec, c: HttpStepContext, d: HttpStepDeps) =>
+  executeStep(spec, c, d, { platform: true });
+
 describe("http steps against real servers", () => {
   let users: TestServer;
   let other: TestServer;
@@ -133,6 +137,7 @@ describe("http steps against real servers", () => {
   const ctx = (over: Partial<HttpStepContext> = {}): HttpStepContext => ({
     sagaId: "saga-1",
     sagaName: "user_onboarding",
+    tenantId: "tenant-a",
     input: { userId: "u 42/../admin?x=1", email: "ada@example.com" },
     results: { previous: { workspace: 7 } },
     idempotencyKey: "saga-1:create_profile",
