@@ -128,7 +128,8 @@ export function placeholders(template: unknown): Placeholder[] {
         if ("placeholder" in part) found.push(part.placeholder);
     } else if (Array.isArray(value))
       for (let i = value.length - 1; i >= 0; i--) pending.push(value[i]);
-    else if (value && typeof value === "object") pending.push(...Object.values(value).reverse());
+    else if (value && typeof value === "object")
+      pending.push(...(Object.values(value) as unknown[]).reverse());
   }
   return found;
 }

@@ -109,9 +109,10 @@ export function callbackUrls(spec: HttpStepSpec, request: BuiltRequest): URL[] {
             : undefined;
     }
     if (value === undefined || value === null) continue;
+    if (typeof value !== "string") throw forbidden(`the callback URL at ${where} is not a string`);
     let url: URL;
     try {
-      url = new URL(String(value));
+      url = new URL(value);
     } catch {
       throw forbidden(`the callback URL at ${where} is not an absolute URL`);
     }

@@ -86,23 +86,31 @@ export interface Scrubber {
   error(thrown: unknown): SagaError;
 }
 
-/** The forms a secret may take in a body, a URL, a header or a log line. */
-export function encodedForms(secret: string): string[] {
+/**
+ * The forms a secret may take in a body, a URL, a header or a log line, each with the number of
+ * its characters that carry MIN_FRAGMENT characters of the secret (hex: 2 per byte, `\uXXXX`: 6
+ * per character), so that a fragment means as much of the secret in every form.
+ */
+export function encodedForms(secret: string): { form: string; fragment: number }[] {
   const bytes = Buffer.from(secret, "utf8");
-  const forms = new Set<string>([
-    secret,
-    encodeURIComponent(secret),
-    encodeURI(secret),
-    new URLSearchParams({ s: secret }).toString().slice(2),
-    JSON.stringify(secret).slice(1, -1),
-    JSON.stringify(JSON.stringify(secret).slice(1, -1)).slice(1, -1),
-    bytes.toString("hex"),
-    bytes.toString("hex").toUpperCase(),
-    secret
-      .split("")
-      .map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
-      .join(""),
-  ]);
+  const forms = new Map<string, number>();
+  const add = (form: string, fragment = MIN_FRAGMENT) => {
+    if (form.length > 0 && !forms.has(form)) forms.set(form, fragment);
+  };
+  add(secret);
+  add(encodeURIComponent(secret));
+  add(encodeURI(secret));
+  add(new URLSearchParams({ s: secret }).toString().slice(2));
+  add(JSON.stringify(secret).slice(1, -1));
+  add(JSON.stringify(JSON.stringify(secret).slice(1, -1)).slice(1, -1));
+  add(bytes.toString("hex"), 2 * MIN_FRAGMENT);
+  add(bytes.toString("hex").toUpperCase(), 2 * MIN_FRAGMENT);
+  const escaped = secret
+    .split("")
+    .map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    .join("");
+  add(escaped, 6 * MIN_FRAGMENT);
+  add(escaped.toUpperCase().replace(/\\U/g, "\\u"), 6 * MIN_FRAGMENT);
   for (let shift = 0; shift < 3; shift++) {
     const shifted = Buffer.concat([Buffer.alloc(shift), bytes]);
     // Characters that also carry bits of the (unknown) bytes around the secret are left out.
@@ -110,23 +118,26 @@ export function encodedForms(secret: string): string[] {
     const tail = (shift + bytes.length) % 3 === 0 ? 0 : 1;
     for (const encoding of ["base64", "base64url"] as const) {
       const text = shifted.toString(encoding).replace(/=+$/, "");
-      const core = text.slice(head, text.length - tail);
-      if (core.length > 0) forms.add(core);
+      add(text.slice(head, text.length - tail));
     }
   }
-  return [...forms];
+  return [...forms].map(([form, fragment]) => ({ form, fragment }));
 }
 
 export function createScrubber(secrets: Iterable<string>): Scrubber {
-  const grams = new Set<string>();
+  /** Fragment length -> every fragment of that length of every form. */
+  const grams = new Map<number, Set<string>>();
   const short: string[] = [];
   for (const secret of secrets) {
     if (secret === "") continue;
-    for (const form of encodedForms(secret)) {
-      if (form.length < MIN_FRAGMENT) short.push(form);
-      else
-        for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
-          grams.add(form.slice(i, i + MIN_FRAGMENT));
+    for (const { form, fragment } of encodedForms(secret)) {
+      if (form.length < fragment) {
+        short.push(form);
+        continue;
+      }
+      let set = grams.get(fragment);
+      if (!set) grams.set(fragment, (set = new Set()));
+      for (let i = 0; i + fragment <= form.length; i++) set.add(form.slice(i, i + fragment));
     }
   }
   short.sort((a, b) => b.length - a.length);
@@ -139,12 +150,13 @@ export function createScrubber(secrets: Iterable<string>): Scrubber {
     if (grams.size > 0 && out.length >= MIN_FRAGMENT) {
       const marked = new Uint8Array(out.length);
       let any = false;
-      for (let i = 0; i + MIN_FRAGMENT <= out.length; i++) {
-        if (grams.has(out.slice(i, i + MIN_FRAGMENT))) {
-          marked.fill(1, i, i + MIN_FRAGMENT);
-          any = true;
+      for (const [length, set] of grams)
+        for (let i = 0; i + length <= out.length; i++) {
+          if (set.has(out.slice(i, i + length))) {
+            marked.fill(1, i, i + length);
+            any = true;
+          }
         }
-      }
       if (any) {
         let result = "";
         for (let i = 0; i < out.length;) {
