@@ -79,6 +79,7 @@ describe("canary secrets never reach anything a tenant can read, nor the databas
   let store: PostgresStore;
   let bus: RedisStreamsBus;
   let service: Service;
+  let tenantFlow: object = {};
   const logs: string[] = [];
   const responses: string[] = [];
   const received: { url: string; headers: Record<string, unknown>; body: string }[] = [];
@@ -161,11 +162,7 @@ describe("canary secrets never reach anything a tenant can read, nor the databas
       join(definitionsDir, "env_flow.json"),
       JSON.stringify(flow("env_flow", "secrets", "ENV_CANARY")),
     );
-    (globalThis as { tenantFlow?: unknown }).tenantFlow = flow(
-      "tenant_flow",
-      "tenant_secrets",
-      "TENANT_TOKEN",
-    );
+    tenantFlow = flow("tenant_flow", "tenant_secrets", "TENANT_TOKEN");
 
     store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
     bus = new RedisStreamsBus({ url: TEST_REDIS_URL, keyPrefix, blockMs: 100 });
@@ -262,7 +259,7 @@ describe("canary secrets never reach anything a tenant can read, nor the databas
 
     // A tenant's definition may not name a platform secret: refused at registration, with a code.
     const stealing = await call(ACME, "POST", "/definitions", {
-      ...(globalThis as { tenantFlow: object }).tenantFlow,
+      ...tenantFlow,
       name: "steal",
       steps: [
         {
@@ -279,19 +276,9 @@ describe("canary secrets never reach anything a tenant can read, nor the databas
         details: [{ path: "$.steps[0].request", code: "SAGA_PLATFORM_SECRET_FORBIDDEN" }],
       },
     });
-    const registered = await call(
-      ACME,
-      "POST",
-      "/definitions",
-      (globalThis as { tenantFlow: object }).tenantFlow,
-    );
+    const registered = await call(ACME, "POST", "/definitions", tenantFlow);
     expect(registered.statusCode).toBe(201);
-    const registeredGlobex = await call(
-      GLOBEX,
-      "POST",
-      "/definitions",
-      (globalThis as { tenantFlow: object }).tenantFlow,
-    );
+    const registeredGlobex = await call(GLOBEX, "POST", "/definitions", tenantFlow);
     expect(registeredGlobex.statusCode).toBe(201);
 
     // Runs: each sends its secret, gets it echoed back, fails at "fail" and compensates "echo".
