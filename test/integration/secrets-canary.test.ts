@@ -371,7 +371,8 @@ describe("canary secrets never reach anything a tenant can read, nor the databas
         else if (type === "string") redisDump.push((await redis.get(key)) ?? "");
         else if (type === "list") redisDump.push(JSON.stringify(await redis.lrange(key, 0, -1)));
         else if (type === "set") redisDump.push(JSON.stringify(await redis.smembers(key)));
-        else if (type === "zset") redisDump.push(JSON.stringify(await redis.zrange(key, 0, -1)));
+        else if (type === "zset")
+          redisDump.push(JSON.stringify(await redis.zrange(key, "0", "-1")));
         redisDump.push(JSON.stringify(await redis.xinfo("GROUPS", key).catch(() => [])));
       }
     } finally {
