@@ -6,7 +6,9 @@ import { DEFINITION_LIMITS, definitionIssues } from "../../src/definitions/forma
 import { createService, type Service } from "../../src/service.js";
 import { createSsrfGuard } from "../../src/steps/http/ssrf-guard.js";
 import { MAX_TEMPLATE_LENGTH, render, scanTemplate } from "../../src/steps/template.js";
-import { PgliteStore } from "../../src/store/pglite-store.js";
+import { PostgresStore } from "../../src/store/postgres-store.js";
+import { TEST_DATABASE_URL } from "../helpers/services.js";
+import { freshSchema } from "../helpers/stores.js";
 
 // Pathological templates and definitions: each is answered with a validation error carrying a
 // code and a JSON path, in time linear in its size. The first cases are the ones the old
@@ -206,10 +208,11 @@ describe("hostile definitions are refused with a code and a JSON path", () => {
 });
 
 describe("over the API, the service answers 400 and keeps serving", () => {
+  const schema = freshSchema();
   let service: Service;
-  let store: PgliteStore;
+  let store: PostgresStore;
   beforeAll(async () => {
-    store = await PgliteStore.open();
+    store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
     service = await createService(
       loadConfig({ API_KEY: "admin-key-0123456789abcdef", SERVICE_API_URL: "http://127.0.0.1:9" }),
       { logger: false, store, builtinDefinitions: null, sagas: [] },
