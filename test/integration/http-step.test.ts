@@ -213,6 +213,11 @@ describe("http steps against real servers", () => {
       "corr-9",
       "corr-9",
       "saga-1",
+    ]); // The tenant's identity goes downstream, so a service can scope what a platform token does.
+    expect(users.seen.map((s) => s.headers["x-tenant-id"])).toEqual([
+      "tenant-a",
+      "tenant-a",
+      "tenant-a",
     ]);
   });
 
@@ -489,6 +494,8 @@ describe("http steps against real servers", () => {
   it("refuses headers the step sets itself and invalid header values", async () => {
     const reserved = await failure({ service: "user", headers: { "Idempotency-Key": "mine" } });
     expect(reserved).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+    const tenant = await failure({ service: "user", headers: { "X-Tenant-ID": "other" } });
+    expect(tenant).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
     const crlf = await failure(
       { service: "user", headers: { "X-A": "{{input.evil}}" } },
       ctx({ input: { evil: "a\r\nX-Injected: 1" } }),
