@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { ServiceConfig } from "./config/config.js";
 import { DefinitionCatalog } from "./definitions/catalog.js";
@@ -8,6 +7,11 @@ import type { Orchestrator } from "./engine/orchestrator.js";
 import type { Store } from "./engine/store-port.js";
 import type { SagaDefaults } from "./definitions/demo-order.js";
 import { createSsrfGuard } from "./steps/http/ssrf-guard.js";
+import { createSecretCipher, parseSecretsKey } from "./steps/secrets/cipher.js";
+import { loadPlatformSecrets } from "./steps/secrets/platform-secrets.js";
+import { TenantSecrets } from "./steps/secrets/tenant-secrets.js";
+import { sqlClientOf } from "./store/sql-client-of.js";
+import { SqlSecretStore } from "./store/sql-secret-store.js";
 
 /** The built-in sagas (user_onboarding, airtable_integration, workflow_execution) ship here. */
 export const BUILTIN_DEFINITIONS_DIR = fileURLToPath(new URL("../definitions/", import.meta.url));
@@ -26,14 +30,17 @@ export function sagaDefaults(config: ServiceConfig): SagaDefaults {
 
 export interface ServiceDefinitions {
   catalog: DefinitionCatalog;
+  /** Tenant secrets (PUT/DELETE/GET /secrets); null when the store is not a SQL store. */
+  secrets: TenantSecrets | null;
   stop(): void;
 }
 
 /**
  * Declarative sagas in the service: http steps reach only the configured services (plus the
- * allowlist), secrets come from SAGA_SECRETS_FILE or the environment at dispatch, the built-in
- * and SAGA_DEFINITIONS_DIR definitions load at start-up, and definitions other processes
- * register are picked up every few seconds.
+ * allowlist); platform secrets come from SAGA_SECRETS_FILE / SAGA_SECRETS_DIR (never the
+ * environment) and serve only the built-in and SAGA_DEFINITIONS_DIR definitions; tenant secrets
+ * come from the store, per tenant; the built-in and SAGA_DEFINITIONS_DIR definitions load at
+ * start-up, and definitions other processes register are picked up every few seconds.
  */
 export async function setupDefinitions(deps: {
   config: ServiceConfig;
@@ -43,19 +50,27 @@ export async function setupDefinitions(deps: {
   builtinDir?: string | null;
 }): Promise<ServiceDefinitions> {
   const { config } = deps;
-  const secretsFile = config.secretsFile;
-  let secrets: Record<string, string> | null = null;
+  const platform = await loadPlatformSecrets({ file: config.secretsFile, dir: config.secretsDir });
+  const client = sqlClientOf(deps.store);
+  const tenantSecrets = client
+    ? new TenantSecrets(
+        new SqlSecretStore(client),
+        createSecretCipher(config.secretsKey ? parseSecretsKey(config.secretsKey) : null),
+      )
+    : null;
+  if (tenantSecrets && !tenantSecrets.encrypted)
+    deps.logger.warn(
+      {},
+      "SAGA_SECRETS_KEY is not set: tenant secrets are stored unencrypted in the database",
+    );
   const catalog = new DefinitionCatalog(
     deps.orchestrator.registry,
     deps.store,
     {
       http: {
         serviceUrls: config.serviceUrls,
-        secrets: async (name) => {
-          if (!secretsFile) return process.env[name];
-          secrets ??= JSON.parse(await readFile(secretsFile, "utf8")) as Record<string, string>;
-          return secrets[name];
-        },
+        secrets: platform.source,
+        ...(tenantSecrets ? { tenantSecrets: tenantSecrets.source } : {}),
         transport: {
           guard: createSsrfGuard({
             serviceUrls: Object.values(config.serviceUrls),
@@ -77,5 +92,5 @@ export async function setupDefinitions(deps: {
       .catch((error: unknown) => deps.logger.warn({ err: error }, "refreshing definitions failed"));
   }, REFRESH_MS);
   timer.unref();
-  return { catalog, stop: () => clearInterval(timer) };
+  return { catalog, secrets: tenantSecrets, stop: () => clearInterval(timer) };
 }

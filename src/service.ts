@@ -32,7 +32,8 @@ export async function createService(
   config: ServiceConfig,
   options: {
     sagas?: readonly SagaDefinition<never, never>[];
-    logger?: boolean;
+    /** false: silent; a pino logger of your own (tests capturing logs); default: stdout. */
+    logger?: boolean | ReturnType<typeof createLogger>;
     /** A store of your own instead of the one the config names (tests; left open on close). */
     store?: Store;
     /** A bus of your own instead of the one the config names (tests; left open on close). */
@@ -41,7 +42,10 @@ export async function createService(
     builtinDefinitions?: string | null;
   } = {},
 ): Promise<Service> {
-  const logger = createLogger(options.logger === false ? "silent" : config.logLevel);
+  const logger =
+    typeof options.logger === "object"
+      ? options.logger
+      : createLogger(options.logger === false ? "silent" : config.logLevel);
   const sagas = options.sagas ?? [demoOrderSaga(sagaDefaults(config))];
   const store =
     options.store ??
@@ -99,6 +103,7 @@ export async function createService(
     },
     ...(events.events ? { events: events.events } : {}),
     definitions: definitions.catalog,
+    ...(definitions.secrets ? { secrets: definitions.secrets } : {}),
     logger,
   });
   let closed: Promise<void> | null = null;

@@ -20,6 +20,8 @@ import { StartQuota } from "./start-quota.js";
 import { StreamHub } from "./stream-hub.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { definitionRoutes } from "./routes/definitions.js";
+import { secretRoutes } from "./routes/secrets.js";
+import type { TenantSecrets } from "../steps/secrets/tenant-secrets.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
@@ -30,6 +32,8 @@ export interface ServerDeps {
   health: HealthInfo;
   /** Sagas as data: /definitions and /schemas routes (absent: not served). */
   definitions?: DefinitionCatalog;
+  /** Tenant secrets: /secrets routes (absent: not served). */
+  secrets?: TenantSecrets;
   /** The event store behind the Events API (/events/*); no such routes without it. */
   events?: EventStore;
   logger?: FastifyBaseLogger | false;
@@ -194,5 +198,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.definitions)
     definitionRoutes(app, deps.definitions, { perTenant: limits.definitionsPerTenant });
   if (deps.events) eventRoutes(app, deps.events, { maxEventBytes: limits.eventBytes });
+  if (deps.secrets) secretRoutes(app, deps.secrets);
   return app;
 }

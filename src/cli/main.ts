@@ -14,6 +14,7 @@ import { PgliteStore } from "../store/pglite-store.js";
 import { PostgresStore } from "../store/postgres-store.js";
 import { createLogger } from "../telemetry/logger.js";
 import { CliError, request, type ClientOptions } from "./client.js";
+import { secretsCommand } from "./secrets.js";
 import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
 
 const USAGE = `usage: saga <command> [options]
@@ -31,6 +32,8 @@ Client (talks to a running service):
   retry <id>
   definitions apply <file|dir>…  register JSON/YAML saga definitions (admin key)
   definitions list
+  secrets set <name> [--from-file F]   write a tenant secret (value from stdin or F; admin key)
+  secrets delete <name> | secrets list  (values are never shown)
 
 Client options:
   --url URL        service URL (default $SAGA_URL or http://127.0.0.1:8008)
@@ -51,6 +54,7 @@ const options = {
   limit: { type: "string" },
   cursor: { type: "string" },
   attr: { type: "string", multiple: true },
+  "from-file": { type: "string" },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -161,6 +165,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "definitions":
       return definitions(client, rest, print);
+    case "secrets":
+      return secretsCommand(client, rest, values["from-file"], print);
     case "cancel":
     case "retry": {
       const saga = await request<SagaView>(client, "POST", `sagas/${one("saga id")}/${command}`);

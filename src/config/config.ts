@@ -35,8 +35,12 @@ export interface ServiceConfig extends AuthConfig {
   serviceUrls: Record<string, string>;
   /** Extra hosts/CIDRs http steps may reach besides the service URLs (SAGA_HTTP_ALLOWLIST). */
   httpAllowlist: string[];
-  /** A JSON file of secret name -> value for {{secrets.NAME}}; unset = environment variables. */
+  /** Platform secrets ({{secrets.NAME}}): a JSON or NAME=value file (SAGA_SECRETS_FILE). */
   secretsFile: string | null;
+  /** Platform secrets: a folder with one file per secret (SAGA_SECRETS_DIR). */
+  secretsDir: string | null;
+  /** 32-byte key (hex or base64) sealing tenant secrets at rest (SAGA_SECRETS_KEY); null: stored plain. */
+  secretsKey: string | null;
   /** A folder of saga definitions (JSON/YAML) loaded at start-up, besides the built-in ones. */
   definitionsDir: string | null;
   /** Per-tenant quotas and caps of the HTTP API. */
@@ -81,6 +85,8 @@ const KNOWN = new Set([
   "SAGA_SHUTDOWN_GRACE_SECONDS",
   "SAGA_HTTP_ALLOWLIST",
   "SAGA_SECRETS_FILE",
+  "SAGA_SECRETS_DIR",
+  "SAGA_SECRETS_KEY",
   "SAGA_DEFINITIONS_DIR",
   "SAGA_URL",
   ...API_SETTINGS,
@@ -189,9 +195,25 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
       .map((s) => s.trim())
       .filter(Boolean),
     secretsFile: str("SAGA_SECRETS_FILE"),
+    secretsDir: str("SAGA_SECRETS_DIR"),
+    secretsKey: secretsKey(str("SAGA_SECRETS_KEY")),
     definitionsDir: str("SAGA_DEFINITIONS_DIR"),
     limits: loadApiLimits(env),
   };
+}
+
+function secretsKey(raw: string | null): string | null {
+  if (raw === null) return null;
+  const bytes = /^[0-9a-fA-F]{64}$/.test(raw)
+    ? 32
+    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)
+      ? Buffer.from(raw, "base64").length
+      : 0;
+  if (bytes !== 32)
+    throw new ConfigError(
+      "SAGA_SECRETS_KEY must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)",
+    );
+  return raw;
 }
 
 function serviceUrls(

@@ -33,6 +33,26 @@ export const ErrorCodes = {
   INVALID_DEFINITION: "SAGA_INVALID_DEFINITION",
   /** A definition with this name and version exists with other content (register a new version). */
   DEFINITION_CONFLICT: "SAGA_DEFINITION_CONFLICT",
+  /** A definition document is larger than the limit (bytes of its JSON). */
+  DEFINITION_TOO_LARGE: "SAGA_DEFINITION_TOO_LARGE",
+  /** A definition document nests objects/arrays deeper than the limit. */
+  DEFINITION_TOO_DEEP: "SAGA_DEFINITION_TOO_DEEP",
+  /** A definition has more steps (counting parallel branches) than the limit. */
+  DEFINITION_TOO_MANY_STEPS: "SAGA_DEFINITION_TOO_MANY_STEPS",
+  /** A parallel group has more branches than the limit. */
+  DEFINITION_TOO_MANY_BRANCHES: "SAGA_DEFINITION_TOO_MANY_BRANCHES",
+  /** A definition starts more child sagas (`saga` steps) than the limit. */
+  DEFINITION_TOO_MANY_CHILDREN: "SAGA_DEFINITION_TOO_MANY_CHILDREN",
+  /** A template does not parse (unclosed `{{`, a brace inside a placeholder, not a path). */
+  TEMPLATE_INVALID: "SAGA_TEMPLATE_INVALID",
+  /** A template string or placeholder is longer than the limit. */
+  TEMPLATE_TOO_LONG: "SAGA_TEMPLATE_TOO_LONG",
+  /** A tenant's definition names a platform secret (`{{secrets.NAME}}`); only platform definitions may. */
+  PLATFORM_SECRET_FORBIDDEN: "SAGA_PLATFORM_SECRET_FORBIDDEN",
+  /** No tenant secret with this name (in this tenant). */
+  SECRET_NOT_FOUND: "SAGA_SECRET_NOT_FOUND",
+  /** A tenant secret's name or value is not acceptable (name pattern, size, empty). */
+  INVALID_SECRET: "SAGA_INVALID_SECRET",
   /** `start` named a saga type (or version) this orchestrator does not know. */
   UNKNOWN_SAGA_TYPE: "SAGA_UNKNOWN_TYPE",
   /** The saga input is not JSON. */

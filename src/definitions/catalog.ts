@@ -137,6 +137,8 @@ export class DefinitionCatalog {
   private compileFor(raw: unknown, tenantId: string | null): CompiledDefinition {
     return compileDefinition(raw, {
       ...this.compile,
+      // Only the platform's own definitions (built-in, operator folder) may use platform secrets.
+      platform: tenantId === null,
       knownSaga: (name) => this.knows(name, tenantId),
       childrenOf: (name) => {
         const docs = [...this.documents.values()].filter(

@@ -194,6 +194,44 @@ const RULES: Record<string, Rule> = {
     ok: 200,
     build: () => ({ url: "/events/types" }),
   },
+  "PUT /secrets/{name}": {
+    access: "admin",
+    scope: "create",
+    ok: 201,
+    build: () => ({ url: `/secrets/s_${fresh()}`, payload: { value: `value-${fresh()}` } }),
+  },
+  "DELETE /secrets/{name}": {
+    access: "admin",
+    scope: "object",
+    ok: 204,
+    // The target tenant's own admin writes a secret; the caller (of tenant A) deletes it by name.
+    build: async (s, t) => {
+      const name = `d_${fresh()}`;
+      const put = await call(s.app, {
+        method: "PUT",
+        url: `/secrets/${name}`,
+        headers: { "x-api-key": t.tenant.keys.admin },
+        payload: { value: `value-${fresh()}` },
+      });
+      expect(put.status).toBe(201);
+      return { url: `/secrets/${name}` };
+    },
+    unchanged: async (s, t, built) => {
+      const list = await call(s.app, {
+        method: "GET",
+        url: "/secrets",
+        headers: { "x-api-key": t.tenant.keys.admin },
+      });
+      const names = (list.body?.secrets as { name: string }[]).map((e) => e.name);
+      expect(names).toContain(built.url.split("/")[2]);
+    },
+  },
+  "GET /secrets": {
+    access: "admin",
+    scope: "collection",
+    ok: 200,
+    build: () => ({ url: "/secrets" }),
+  },
   "POST /events/replay/{stream_id}": {
     access: "operator",
     scope: "object",

@@ -25,7 +25,7 @@ const doc = (version: number, path = "/orders") => ({
         service: "shop",
         method: "POST",
         path,
-        headers: { authorization: "Bearer {{secrets.SHOP_TOKEN}}" },
+        headers: { authorization: "Bearer {{tenant_secrets.SHOP_TOKEN}}" },
         body: { id: "{{input.order_id}}" },
       },
       compensation: {
@@ -51,7 +51,6 @@ beforeAll(async () => {
   await new Promise<void>((r) => downstream.listen(0, "127.0.0.1", r));
   const shop = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}`;
   dir = mkdtempSync(join(tmpdir(), "saga-defs-"));
-  process.env.SHOP_TOKEN = SECRET;
   const config = loadConfig({
     SAGA_DATA_DIR: join(dir, "data"),
     SERVICE_SHOP_URL: shop,
@@ -60,15 +59,17 @@ beforeAll(async () => {
       "admin-key-aaaaaaaaaaaaaaaa=acme:admin,viewer-key-aaaaaaaaaaaaaa=acme:viewer,other-key-aaaaaaaaaaaaaaa=globex:admin",
   });
   service = await createService(config, { logger: false, builtinDefinitions: null });
+  // A tenant's definitions use its own secrets, written through the API (never the environment).
+  const put = await call("PUT", "/secrets/SHOP_TOKEN", ADMIN, { value: SECRET });
+  expect(put.statusCode).toBe(201);
 });
 afterAll(async () => {
   await service.close();
   await new Promise<void>((r) => downstream.close(() => r()));
   rmSync(dir, { recursive: true, force: true });
-  delete process.env.SHOP_TOKEN;
 });
 
-const call = (method: "GET" | "POST", url: string, key: string, payload?: unknown) =>
+const call = (method: "GET" | "POST" | "PUT", url: string, key: string, payload?: unknown) =>
   service.app.inject({
     method,
     url,
@@ -106,13 +107,17 @@ describe("definitions API", () => {
       ],
     });
     expect(bad.statusCode).toBe(400);
-    const details = bad.json<{ error: { code: string; details: string[] } }>().error;
+    const details = bad.json<{ error: { code: string; details: unknown[] } }>().error;
     expect(details.code).toBe("SAGA_INVALID_DEFINITION");
     expect(details.details).toEqual(
       expect.arrayContaining([
-        expect.stringContaining("$.steps[0].kind: unknown step kind"),
-        expect.stringContaining("$.steps[1].compensation"),
-        expect.stringContaining('names step "z"'),
+        {
+          path: "$.steps[0].kind",
+          code: "SAGA_INVALID_DEFINITION",
+          message: expect.stringContaining("unknown step kind") as string,
+        },
+        expect.objectContaining({ path: "$.steps[1].compensation" }),
+        expect.objectContaining({ message: expect.stringContaining('names step "z"') as string }),
       ]),
     );
     const list = await call("GET", "/definitions", VIEWER);

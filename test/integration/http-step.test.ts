@@ -11,7 +11,7 @@ import { HttpErrorCodes } from "../../src/steps/http/errors.js";
 import type { ConnectTarget } from "../../src/steps/http/http-client.js";
 import {
   DEFAULT_HTTP_TIMEOUT_MS,
-  executeHttpStep,
+  executeHttpStep as executeStep,
   type HttpStepContext,
   type HttpStepDeps,
 } from "../../src/steps/http/http-step.js";
@@ -76,6 +76,10 @@ const json = (res: ServerResponse, status: number, body: unknown, headers = {}) 
 
 const CANARY = "canary-7Qx/+= &secret";
 
+// The steps of this file belong to a platform definition (platform secrets allowed).
+const executeHttpStep = (spec: HttpStepSpec, c: HttpStepContext, d: HttpStepDeps) =>
+  executeStep(spec, c, d, { platform: true });
+
 describe("http steps against real servers", () => {
   let users: TestServer;
   let other: TestServer;
@@ -134,6 +138,7 @@ describe("http steps against real servers", () => {
   const ctx = (over: Partial<HttpStepContext> = {}): HttpStepContext => ({
     sagaId: "saga-1",
     sagaName: "user_onboarding",
+    tenantId: "tenant-a",
     input: { userId: "u 42/../admin?x=1", email: "ada@example.com" },
     results: { previous: { workspace: 7 } },
     idempotencyKey: "saga-1:create_profile",
@@ -209,6 +214,11 @@ describe("http steps against real servers", () => {
       "corr-9",
       "corr-9",
       "saga-1",
+    ]); // The tenant's identity goes downstream, so a service can scope what a platform token does.
+    expect(users.seen.map((s) => s.headers["x-tenant-id"])).toEqual([
+      "tenant-a",
+      "tenant-a",
+      "tenant-a",
     ]);
   });
 
@@ -486,6 +496,8 @@ describe("http steps against real servers", () => {
   it("refuses headers the step sets itself and invalid header values", async () => {
     const reserved = await failure({ service: "user", headers: { "Idempotency-Key": "mine" } });
     expect(reserved).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+    const tenant = await failure({ service: "user", headers: { "X-Tenant-ID": "other" } });
+    expect(tenant).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
     const crlf = await failure(
       { service: "user", headers: { "X-A": "{{input.evil}}" } },
       ctx({ input: { evil: "a\r\nX-Injected: 1" } }),

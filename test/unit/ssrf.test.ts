@@ -304,6 +304,7 @@ describe("requests to forbidden destinations fail before any connection", () => 
       {
         sagaId: "s1",
         sagaName: "ssrf",
+        tenantId: "t1",
         input: {},
         results: {},
         idempotencyKey: "s1:x",

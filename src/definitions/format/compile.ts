@@ -12,7 +12,7 @@ import { executeHttpStep, type HttpStepDeps } from "../../steps/http/http-step.j
 import type { HttpStepSpec } from "../../steps/http/spec.js";
 import { render } from "../../steps/template.js";
 import type { LeafStepDocument, RetryDocument, SagaDocument, WhenDocument } from "./schema.js";
-import { definitionProblems, type ValidateOptions } from "./validate.js";
+import { definitionIssues, type ValidateOptions } from "./validate.js";
 
 export interface CompileOptions extends ValidateOptions {
   http: HttpStepDeps;
@@ -25,25 +25,28 @@ export type CompiledDefinition = SagaDefinition<Json> & { readonly document: Sag
 
 /**
  * Validates a definition document and compiles it to an engine definition. Throws SagaError
- * SAGA_INVALID_DEFINITION whose `details` list every problem with its JSON path.
+ * SAGA_INVALID_DEFINITION whose `details` list every problem as `{ path, code, message }`.
+ * `options.platform` marks a definition the platform wrote (may use platform secrets).
  */
 export function compileDefinition(raw: unknown, options: CompileOptions): CompiledDefinition {
-  const problems = definitionProblems(raw, options);
-  if (problems.length > 0) {
+  const issues = definitionIssues(raw, options);
+  if (issues.length > 0) {
+    const problems = issues.map((p) => `${p.path}: ${p.message}`);
     const name =
       typeof (raw as { name?: unknown } | null)?.name === "string"
         ? (raw as { name: string }).name
         : "?";
     throw new SagaError(
       ErrorCodes.INVALID_DEFINITION,
-      `invalid saga definition ${JSON.stringify(name)}: ${problems.length} problem(s): ${problems.join("; ")}`,
+      `invalid saga definition ${JSON.stringify(name.slice(0, 200))}: ${problems.length} problem(s): ${problems.slice(0, 20).join("; ")}${problems.length > 20 ? "; …" : ""}`,
       {
         retryable: false,
-        details: problems,
+        details: issues.map((p) => ({ path: p.path, code: p.code, message: p.message })),
       },
     );
   }
   const doc = raw as SagaDocument;
+  const scope = { platform: options.platform === true };
   const view = (ctx: Pick<StepContext<Json>, "input" | "results" | "sagaId" | "sagaName">) => ({
     input: ctx.input,
     results: ctx.results,
@@ -63,11 +66,11 @@ export function compileDefinition(raw: unknown, options: CompileOptions): Compil
         return {
           ...common,
           name: s.name,
-          action: (ctx) => executeHttpStep(s.request as HttpStepSpec, ctx, options.http),
+          action: (ctx) => executeHttpStep(s.request as HttpStepSpec, ctx, options.http, scope),
           ...(compensation
             ? {
                 compensate: (ctx: StepContext<Json>) =>
-                  executeHttpStep(compensation.request as HttpStepSpec, ctx, options.http),
+                  executeHttpStep(compensation.request as HttpStepSpec, ctx, options.http, scope),
                 ...(compensation.retry ? { compensationRetry: retryOf(compensation.retry) } : {}),
               }
             : {}),

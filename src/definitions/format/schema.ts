@@ -40,6 +40,13 @@ const Request = Type.Object(
     timeout_ms: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     max_redirects: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
     max_response_bytes: Type.Optional(Type.Integer({ minimum: 1 })),
+    callback_urls: Type.Optional(
+      Type.Array(Type.String({ maxLength: 200 }), {
+        maxItems: 16,
+        description:
+          "where the request carries URLs a service will call (body.x, query.x, headers.X)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -27,5 +27,7 @@ export const HttpErrorCodes = {
   HTTP_INVALID_RESPONSE: "SAGA_HTTP_INVALID_RESPONSE",
   /** The request cannot be built: bad header, unknown service, missing secret, bad URL. Terminal. */
   HTTP_INVALID_REQUEST: "SAGA_HTTP_INVALID_REQUEST",
+  /** A path placeholder's value would make a `.`/`..` segment or leave the templated prefix. Terminal. */
+  HTTP_PATH_TRAVERSAL: "SAGA_HTTP_PATH_TRAVERSAL",
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCodes)[keyof typeof HttpErrorCodes];

@@ -210,6 +210,35 @@ async function follow(
   }
 }
 
+/**
+ * Checks a URL that will be handed to someone else (a callback URL) as a request to it would be:
+ * scheme and host gate, then every address its host resolves to through the address gate. No
+ * connection is made. Throws SAGA_HTTP_FORBIDDEN_DESTINATION when refused.
+ */
+export async function vetDestination(url: URL, transport: HttpTransport): Promise<void> {
+  const decision = transport.guard.checkUrl(url);
+  if (!decision.allowed) throw forbidden(decision.reason);
+  if (url.username !== "" || url.password !== "")
+    throw forbidden("a callback URL cannot carry credentials");
+  const hostname = stripAddress(url.hostname);
+  const port = urlPort(url);
+  const literal = isIP(hostname);
+  let addresses: ResolvedAddress[];
+  try {
+    addresses =
+      literal !== 0
+        ? [{ address: hostname, family: literal }]
+        : await (transport.resolve ?? defaultResolve)(hostname);
+  } catch {
+    throw forbidden(`the callback host ${hostname} does not resolve`);
+  }
+  if (addresses.length === 0) throw forbidden(`the callback host ${hostname} has no address`);
+  for (const { address } of addresses) {
+    const checked = transport.guard.checkAddress({ hostname, port, address });
+    if (!checked.allowed) throw forbidden(checked.reason);
+  }
+}
+
 /** Resolves, checks every address, then connects to the first allowed one that answers. */
 async function connectGuarded(
   url: URL,

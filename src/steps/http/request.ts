@@ -1,10 +1,10 @@
 import { validateHeaderName, validateHeaderValue } from "node:http";
 import { TerminalError } from "../../core/errors.js";
 import type { Json } from "../../core/json.js";
-import { placeholders, render } from "../template.js";
+import { asText, render, resolvePlaceholder, scanTemplate } from "../template.js";
 import { HttpErrorCodes } from "./errors.js";
 import { forbidden } from "./http-client.js";
-import type { Scrubber } from "./secrets.js";
+import { usesSecrets, type Scrubber } from "./secrets.js";
 import { RESERVED_HEADERS, type HttpStepSpec } from "./spec.js";
 
 /** What `sendHttpRequest` needs from a step, before the per-attempt settings. */
@@ -15,36 +15,65 @@ export interface BuiltRequest {
   body: string | undefined;
   privateHeaders: Set<string>;
   privateBody: boolean;
+  /** The body before serialisation (for `callback_urls`). */
+  renderedBody: Json | undefined;
 }
-
-// The placeholder syntax of ../template.ts, to encode each placeholder of a path on its own.
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
 const invalid = (message: string) =>
   new TerminalError(message, { code: HttpErrorCodes.HTTP_INVALID_REQUEST });
-
-const asText = (value: Json): string => (typeof value === "string" ? value : JSON.stringify(value));
-
-const usesSecrets = (template: unknown): boolean =>
-  placeholders(template).some((p) => p.root === "secrets");
+const traversal = (message: string) =>
+  new TerminalError(message, { code: HttpErrorCodes.HTTP_PATH_TRAVERSAL });
 
 const isJsonType = (contentType: string): boolean =>
   /^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim());
 
-/** `base` + rendered `path`: the result must stay on the base URL's origin. */
+/** `.`, `..` and their percent-encoded spellings, which URL parsers treat as dot segments. */
+const isDotSegment = (segment: string): boolean => /^(?:\.|%2e){1,2}$/i.test(segment);
+
+/**
+ * The step's path: literal text as written, each placeholder's value percent-encoded as (part of)
+ * one segment. A value cannot add a `/`, `?` or `#`; a segment that ends up `.` or `..` (however
+ * spelled) is refused, so the path never leaves its templated prefix.
+ */
+function renderPath(template: string, context: Record<string, unknown>): string {
+  let path = "";
+  for (const part of scanTemplate(template))
+    path +=
+      "text" in part
+        ? part.text
+        : encodeURIComponent(asText(resolvePlaceholder(context, part.placeholder)));
+  const pathOnly = path.split(/[?#]/, 1)[0]!;
+  for (const segment of pathOnly.split("/"))
+    if (isDotSegment(segment))
+      throw traversal(
+        `the path would hold a "${segment}" segment; placeholders cannot move up the path`,
+      );
+  return path;
+}
+
+/** The literal text of a path template before its first placeholder (the prefix it must keep). */
+function literalPrefix(template: string): string {
+  const first = scanTemplate(template)[0];
+  return first !== undefined && "text" in first ? first.text : "";
+}
+
+/** `base` + rendered `path`: the result must stay on the base URL's origin and under its path. */
 function buildUrl(baseUrl: string, spec: HttpStepSpec, context: Record<string, unknown>): URL {
   const base = new URL(baseUrl);
-  const path = (spec.path ?? "").replace(PLACEHOLDER, (whole) =>
-    encodeURIComponent(asText(render(whole, context))),
-  );
+  const template = spec.path ?? "";
+  const path = renderPath(template, context);
   const basePath = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
   let url: URL;
+  let prefix: URL;
   try {
     url = new URL(`${base.origin}${basePath}${path.replace(/^\/+/, "")}`);
+    prefix = new URL(`${base.origin}${basePath}${literalPrefix(template).replace(/^\/+/, "")}`);
   } catch {
     throw invalid(`the path of service ${spec.service} does not make a valid URL`);
   }
   if (url.origin !== base.origin) throw forbidden(`the path leaves the origin of ${spec.service}`);
+  if (!url.pathname.startsWith(prefix.pathname))
+    throw traversal(`the path leaves its templated prefix ${prefix.pathname}`);
   for (const [name, value] of base.searchParams) url.searchParams.append(name, value);
   if (spec.query !== undefined) {
     const query = render(spec.query, context);
@@ -55,6 +84,41 @@ function buildUrl(baseUrl: string, spec: HttpStepSpec, context: Record<string, u
     }
   }
   return url;
+}
+
+/**
+ * The callback URLs a request carries (`callback_urls`: `body.a.b`, `query.name`,
+ * `headers.Name`), as found in the rendered request; null/absent values are skipped. A value that
+ * is not an absolute URL is refused.
+ */
+export function callbackUrls(spec: HttpStepSpec, request: BuiltRequest): URL[] {
+  const urls: URL[] = [];
+  for (const where of spec.callback_urls ?? []) {
+    const [root, ...rest] = where.split(".");
+    let value: unknown;
+    if (root === "query") value = request.url.searchParams.get(rest.join("."));
+    else if (root === "headers") value = request.headers[rest.join(".").toLowerCase()];
+    else if (root === "body") {
+      value = request.renderedBody;
+      for (const key of rest)
+        value =
+          value !== null &&
+          typeof value === "object" &&
+          Object.prototype.hasOwnProperty.call(value, key)
+            ? (value as Record<string, unknown>)[key]
+            : undefined;
+    }
+    if (value === undefined || value === null) continue;
+    if (typeof value !== "string") throw forbidden(`the callback URL at ${where} is not a string`);
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw forbidden(`the callback URL at ${where} is not an absolute URL`);
+    }
+    urls.push(url);
+  }
+  return urls;
 }
 
 /**
@@ -90,8 +154,9 @@ export function buildRequest(
   for (const [name, value] of Object.entries(fixed)) headers[name.toLowerCase()] = value;
 
   let body: string | undefined;
+  let rendered: Json | undefined;
   if (spec.body !== undefined) {
-    const rendered = render(spec.body, context);
+    rendered = render(spec.body, context);
     const contentType = headers["content-type"];
     if (typeof rendered === "string" && contentType !== undefined && !isJsonType(contentType))
       body = rendered;
@@ -107,5 +172,6 @@ export function buildRequest(
     body,
     privateHeaders,
     privateBody: body !== undefined && (scrubber.carries(body) || usesSecrets(spec.body)),
+    renderedBody: rendered,
   };
 }

@@ -38,6 +38,12 @@ export interface HttpStepSpec {
   max_redirects?: number;
   /** Largest response body read. Default 1 MiB. */
   max_response_bytes?: number;
+  /**
+   * Where the request carries URLs another service will call back (`body.notification_url`,
+   * `query.callback`, `headers.X-Callback`). Each value present must be an http(s) URL that the
+   * SSRF guard allows (host and every resolved address), checked at dispatch before sending.
+   */
+  callback_urls?: string[];
 }
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -50,6 +56,7 @@ export const RESERVED_HEADERS = [
   "content-length",
   "transfer-encoding",
   "connection",
+  "x-tenant-id",
 ];
 
 const KEYS = new Set([
@@ -65,6 +72,7 @@ const KEYS = new Set([
   "timeout_ms",
   "max_redirects",
   "max_response_bytes",
+  "callback_urls",
 ]);
 
 /** Whether `status` matches one of the patterns. */
@@ -124,6 +132,19 @@ export function httpStepSpecProblems(raw: unknown, path = "$"): string[] {
     )
       problems.push(`${path}.${key}: must be an integer from ${min} to ${max}`);
   };
+  const callbacks = raw.callback_urls;
+  if (
+    callbacks !== undefined &&
+    (!Array.isArray(callbacks) ||
+      callbacks.length > 16 ||
+      !callbacks.every(
+        (c) =>
+          typeof c === "string" && /^(body|query|headers)(\.[A-Za-z0-9_-]{1,100}){1,16}$/.test(c),
+      ))
+  )
+    problems.push(
+      `${path}.callback_urls: must be up to 16 locations like body.notification_url, query.name or headers.Name`,
+    );
   int("timeout_ms", 1, 3_600_000);
   int("max_redirects", 0, 10);
   int("max_response_bytes", 1, 64 * 1024 * 1024);

@@ -47,6 +47,7 @@ export function compileBuiltinSagas(options: {
       },
       knownSaga: (name) => names.includes(name),
       childrenOf: () => [],
+      platform: true,
     }),
   );
 }
