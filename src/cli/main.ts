@@ -271,6 +271,7 @@ async function worker(): Promise<number> {
     outbox: true,
     leaseMs: config.leaseSeconds * 1000,
     maxConcurrentSagas: config.workerConcurrency,
+    maxStepResultBytes: config.maxStepResultBytes,
     logger,
   });
   // The same sagas as the service: built-in, SAGA_DEFINITIONS_DIR, and those registered as data.

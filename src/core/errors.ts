@@ -43,6 +43,8 @@ export const ErrorCodes = {
   JSON_TOO_LARGE: "SAGA_JSON_TOO_LARGE",
   /** A JSON string (or key) holds a NUL character or a lone surrogate: it cannot be stored. */
   JSON_BAD_STRING: "SAGA_JSON_BAD_STRING",
+  /** A JSON request body holds a `__proto__` key or `constructor.prototype` (prototype poisoning). */
+  JSON_FORBIDDEN_KEY: "SAGA_JSON_FORBIDDEN_KEY",
   /** A JSON number is out of range (e.g. `1e400`, which parses as Infinity). */
   JSON_BAD_NUMBER: "SAGA_JSON_BAD_NUMBER",
   /** A step's result is larger than the step result quota (default 1 MiB). */

@@ -21,6 +21,9 @@ export const Limits = {
   MAX_CONFIGURABLE_BYTES: 16 * 1024 * 1024,
 } as const;
 
+/** How every "duration above its maximum" problem reads (SAGA_DURATION_TOO_LONG). */
+export const TOO_LONG = "is longer than the maximum";
+
 /** The problem with a duration (ms), or null when it is within [0, max] (or [>0, max]). */
 export function durationProblem(
   ms: unknown,
@@ -31,7 +34,7 @@ export function durationProblem(
     return `must be a finite number of milliseconds`;
   if (options.positive ? !(ms > 0) : !(ms >= 0))
     return options.positive ? `must be a positive number of milliseconds` : `must be >= 0`;
-  if (ms > max) return `must be at most ${max} ms (${describeMs(max)}); got ${ms}`;
+  if (ms > max) return `${TOO_LONG} of ${max} ms (${describeMs(max)}); got ${ms}`;
   return null;
 }
 

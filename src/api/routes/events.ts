@@ -18,6 +18,7 @@ import {
 } from "../event-schemas.js";
 import { HttpError } from "../http-errors.js";
 import { ErrorSchema } from "../schemas.js";
+import { isoTime } from "../views.js";
 
 const errors = {
   400: Type.Ref(ErrorSchema),
@@ -152,7 +153,7 @@ export function eventRoutes(app: FastifyInstance, events: EventStore): void {
       types: (await events.listTypes(tenantOf(request))).map((t) => ({
         type: t.type,
         count: t.count,
-        last_at: new Date(t.lastAt).toISOString(),
+        last_at: isoTime(t.lastAt),
       })),
     }),
   );
@@ -199,6 +200,6 @@ function eventView(e: RecordedEvent) {
     type: e.type,
     data: e.data,
     metadata: e.metadata,
-    created_at: new Date(e.createdAt).toISOString(),
+    created_at: isoTime(e.createdAt),
   };
 }

@@ -1,5 +1,6 @@
 import { ErrorCodes, SagaError } from "../../core/errors.js";
 import type { Json } from "../../core/json.js";
+import { TOO_LONG } from "../../core/limits.js";
 import type { RetryPolicy } from "../../core/plan.js";
 import {
   defineSaga,
@@ -35,7 +36,9 @@ export function compileDefinition(raw: unknown, options: CompileOptions): Compil
         ? (raw as { name: string }).name
         : "?";
     throw new SagaError(
-      ErrorCodes.INVALID_DEFINITION,
+      problems.every((p) => p.includes(TOO_LONG))
+        ? ErrorCodes.DURATION_TOO_LONG
+        : ErrorCodes.INVALID_DEFINITION,
       `invalid saga definition ${JSON.stringify(name)}: ${problems.length} problem(s): ${problems.join("; ")}`,
       {
         retryable: false,

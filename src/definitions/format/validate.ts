@@ -3,6 +3,7 @@ import { Value } from "@sinclair/typebox/value";
 import { httpStepSpecProblems } from "../../steps/http/spec.js";
 import type { TemplateError } from "../../steps/template.js";
 import { placeholders, type TemplateRoot } from "../../steps/template.js";
+import { durationProblems } from "./duration-problems.js";
 import { ParallelStepSchema, SagaDocumentSchema, StepSchemas } from "./schema.js";
 
 const KINDS = Object.keys(StepSchemas) as (keyof typeof StepSchemas)[];
@@ -32,6 +33,7 @@ export function definitionProblems(doc: unknown, options: ValidateOptions): stri
   );
   if (!Array.isArray(doc.steps) || steps.length === 0)
     problems.push("$.steps: a saga needs at least one step");
+  problems.push(...durationProblems(doc, "$"));
 
   const seen = new Set<string>();
   const earlier = new Set<string>();
@@ -110,6 +112,7 @@ function leafProblems(
         !(kind === "http" && p.startsWith(`${path}.compensation:`) && !("compensation" in step)),
     ),
   );
+  problems.push(...durationProblems(step, path));
   const name = typeof step.name === "string" ? step.name : "";
   const rootsOf = (extra: TemplateRoot[]): TemplateRoot[] => ["input", "results", "saga", ...extra];
   if (kind === "http" && isObject(step.request)) {
