@@ -68,7 +68,12 @@ export async function startServiceEvents(options: {
         : "custom";
   return {
     bus,
-    events: client ? new SqlEventStore(client) : null,
+    events: client
+      ? new SqlEventStore(client, {
+          maxEventBytes: options.config.maxEventBytes,
+          maxReplayEvents: options.config.maxReplayEvents,
+        })
+      : null,
     relay,
     async components() {
       const began = performance.now();

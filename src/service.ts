@@ -59,6 +59,7 @@ export async function createService(
     outbox: true,
     leaseMs: config.leaseSeconds * 1000,
     maxConcurrentSagas: config.workerConcurrency,
+    maxStepResultBytes: config.maxStepResultBytes,
     logger,
   }).catch(async (error: unknown) => {
     if (!options.store) await store.close().catch(() => undefined);

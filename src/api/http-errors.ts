@@ -12,6 +12,13 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCodes.DEFINITION_CONFLICT]: 409,
   [ErrorCodes.CLOSED]: 503,
   [ErrorCodes.STORE_ERROR]: 503,
+  [ErrorCodes.JSON_TOO_DEEP]: 400,
+  [ErrorCodes.JSON_BAD_STRING]: 400,
+  [ErrorCodes.JSON_BAD_NUMBER]: 400,
+  [ErrorCodes.JSON_TOO_LARGE]: 413,
+  [ErrorCodes.EVENT_TOO_LARGE]: 413,
+  [ErrorCodes.REPLAY_TOO_LARGE]: 413,
+  [ErrorCodes.DURATION_TOO_LONG]: 400,
 };
 
 /** An error answered to the client as `{ error: { code, message, details } }`. */

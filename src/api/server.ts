@@ -12,6 +12,7 @@ import type { SagaMetrics } from "../telemetry/metrics.js";
 import { createAuthenticator } from "./auth.js";
 import { FailedAuthLimiter } from "./failed-auth-limiter.js";
 import { HttpError, errorBody, installErrorHandlers } from "./http-errors.js";
+import { installJsonBodyParser } from "./json-body.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type HealthInfo } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -94,6 +95,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   installErrorHandlers(app);
   // Only JSON bodies: text/plain would otherwise reach validation and answer 400 instead of 415.
   app.removeContentTypeParser("text/plain");
+  installJsonBodyParser(app); // bounded JSON bodies: depth, NUL, lone surrogates, prototype keys
   app.addSchema(ErrorSchema);
   app.addSchema(SagaSchema);
 

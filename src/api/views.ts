@@ -2,7 +2,19 @@ import type { SagaEvent } from "../core/events.js";
 import { planSteps, type SagaPlan } from "../core/plan.js";
 import { PENDING_STEP, stepResults, type SagaState, type StepState } from "../core/state.js";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** The largest time a `Date` holds (±8.64e15 ms, year ±275760). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * An ISO time for the API. Never throws: a stored time out of `Date`'s range (or not a number)
+ * is clamped to the nearest representable one (NaN: the epoch) instead of failing the read.
+ */
+export function isoTime(ms: number): string {
+  const n = typeof ms === "number" && !Number.isNaN(ms) ? ms : 0;
+  return new Date(Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, n))).toISOString();
+}
+
+const iso = (ms: number | null) => (ms === null || ms === undefined ? null : isoTime(ms));
 
 /** A saga as the API shows it (snake_case, ISO times). */
 export function sagaView(state: SagaState) {
@@ -77,5 +89,5 @@ function compensationView(s: StepState, compensable: boolean | undefined) {
 /** One event of a saga's history. */
 export function eventView(seq: number, event: SagaEvent) {
   const { type, at, ...data } = event;
-  return { seq, type, at: new Date(at).toISOString(), data };
+  return { seq, type, at: isoTime(at), data };
 }

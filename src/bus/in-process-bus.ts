@@ -1,11 +1,12 @@
 import { ensureError } from "../core/errors.js";
-import type {
-  BatchHandler,
-  BusMessage,
-  EventBus,
-  MessageHandler,
-  SubscribeOptions,
-  Subscription,
+import {
+  PartialBatchFailure,
+  type BatchHandler,
+  type BusMessage,
+  type EventBus,
+  type MessageHandler,
+  type SubscribeOptions,
+  type Subscription,
 } from "../engine/bus-port.js";
 import { type Logger, silentLogger } from "../engine/logger.js";
 import { BusErrorCodes, busError } from "./bus-errors.js";
@@ -251,9 +252,17 @@ class Member implements Subscription {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const next = this.group.take(Date.now(), this.options.batch);
-      if (next === null || typeof next === "number") await this.idle(next);
-      else await this.handle(next);
+      try {
+        const next = this.group.take(Date.now(), this.options.batch);
+        if (next === null || typeof next === "number") await this.idle(next);
+        else await this.handle(next);
+      } catch (thrown) {
+        // Last line of defence: nothing a message holds may end the loop (or the process).
+        this.care
+          .logger()
+          .error({ err: ensureError(thrown), group: this.options.group }, "bus member failed");
+        await this.idle(this.care.backoff(1));
+      }
     }
   }
 
@@ -284,7 +293,12 @@ class Member implements Subscription {
       await Promise.resolve().then(() => this.handler(copies));
     } catch (thrown) {
       const err = ensureError(thrown);
-      for (const d of batch) this.failed(d, err);
+      const partial = thrown instanceof PartialBatchFailure ? thrown.failed : null;
+      for (const d of batch) {
+        const own = partial ? partial.get(d.message.id) : err;
+        if (own) this.failed(d, own);
+        else this.group.remove(d);
+      }
       return;
     }
     for (const d of batch) this.group.remove(d);

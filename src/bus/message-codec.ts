@@ -1,4 +1,5 @@
-import { toJson, type Json } from "../core/json.js";
+import { parseJson, stringProblem, toJson, type Json } from "../core/json.js";
+import { Limits } from "../core/limits.js";
 import type { BusMessage } from "../engine/bus-port.js";
 import { BusErrorCodes, busError } from "./bus-errors.js";
 
@@ -19,9 +20,11 @@ export function validMessage(message: BusMessage): BusMessage {
   if (typeof message.tenantId !== "string") throw refuse("tenantId must be a string");
   if (message.key !== null && typeof message.key !== "string")
     throw refuse("key must be a string or null");
+  const field = fieldProblem(message);
+  if (field !== null) throw refuse(field);
   if (!Number.isFinite(message.occurredAt)) throw refuse("occurredAt must be epoch milliseconds");
-  const data = toJson(message.data);
-  if (!data.ok) throw refuse(`data is not JSON at ${data.path}: ${data.problem}`);
+  const data = toJson(message.data, { maxBytes: Limits.MAX_BUS_DATA_BYTES });
+  if (!data.ok) throw refuse(`data refused at ${clip(data.path)}: ${data.problem}`);
   const copy: BusMessage = {
     id: message.id,
     type: message.type,
@@ -36,6 +39,8 @@ export function validMessage(message: BusMessage): BusMessage {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.headers)) {
       if (typeof value !== "string") throw refuse(`header ${name} is not a string`);
+      const problem = stringProblem(name) ?? stringProblem(value);
+      if (problem !== null) throw refuse(`header ${name}: ${problem}`);
       setOwn(headers, name, value);
     }
     copy.headers = headers;
@@ -70,12 +75,10 @@ export function decodeMessage(fields: Fields): BusMessage {
   if (id === "" || type === "") throw malformed("empty id or type");
   const occurredAt = Number(need("occurred_at"));
   if (!Number.isFinite(occurredAt)) throw malformed("occurred_at is not a number");
-  let data: Json;
-  try {
-    data = JSON.parse(need("data")) as Json;
-  } catch (error) {
-    throw malformed(`data is not JSON (${(error as Error).message})`);
-  }
+  // From outside: bounded in depth, size and characters before anything walks it.
+  const parsed = parseJson(need("data"), { maxBytes: Limits.MAX_BUS_DATA_BYTES });
+  if (!parsed.ok) throw malformed(`data refused at ${clip(parsed.path)}: ${parsed.problem}`);
+  const data: Json = parsed.value;
   const message: BusMessage = {
     id,
     type,
@@ -84,17 +87,42 @@ export function decodeMessage(fields: Fields): BusMessage {
     data,
     occurredAt,
   };
+  const field = fieldProblem(message);
+  if (field !== null) throw malformed(field);
   if (fields.headers !== undefined) message.headers = decodeHeaders(fields.headers, malformed);
   return message;
 }
 
-function decodeHeaders(text: string, malformed: (p: string) => Error): Record<string, string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw malformed("headers are not JSON");
+/** The longest id, type, tenant or key of a message (characters). */
+const MAX_FIELD_CHARS = 1024;
+
+/** What is wrong with a message's id, type, tenant or key (length, NUL, lone surrogate), or null. */
+function fieldProblem(m: Pick<BusMessage, "id" | "type" | "tenantId" | "key">): string | null {
+  const named: [string, string | null][] = [
+    ["id", m.id],
+    ["type", m.type],
+    ["tenant", m.tenantId],
+    ["key", m.key],
+  ];
+  for (const [name, value] of named) {
+    if (value === null) continue;
+    if (value.length > MAX_FIELD_CHARS)
+      return `${name} is longer than ${MAX_FIELD_CHARS} characters`;
+    const problem = stringProblem(value);
+    if (problem !== null) return `${name}: ${problem}`;
   }
+  return null;
+}
+
+/** A path for a message, cut to a readable length. */
+function clip(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+function decodeHeaders(text: string, malformed: (p: string) => Error): Record<string, string> {
+  const check = parseJson(text, { maxDepth: 2, maxBytes: 64 * 1024 });
+  if (!check.ok) throw malformed(`headers refused: ${check.problem}`);
+  const parsed: unknown = check.value;
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     throw malformed("headers are not an object");
   const headers: Record<string, string> = {};

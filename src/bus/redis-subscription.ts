@@ -1,6 +1,11 @@
 import type { Redis } from "ioredis";
 import { ensureError } from "../core/errors.js";
-import type { BatchHandler, BusMessage, Subscription } from "../engine/bus-port.js";
+import {
+  PartialBatchFailure,
+  type BatchHandler,
+  type BusMessage,
+  type Subscription,
+} from "../engine/bus-port.js";
 import type { Logger } from "../engine/logger.js";
 import { decodeMessage, type Fields } from "./message-codec.js";
 import {
@@ -291,12 +296,28 @@ export class RedisStreamsSubscription implements Subscription {
       await Promise.resolve().then(() => this.handler(messages));
     } catch (thrown) {
       const err = ensureError(thrown);
-      for (const { id } of chunk) this.rememberError(id, err.message);
+      const partial = thrown instanceof PartialBatchFailure ? thrown.failed : null;
+      const done: string[] = [];
+      for (const { id, message } of chunk) {
+        const own = partial ? partial.get(message.id) : err;
+        if (own) this.rememberError(id, own.message);
+        else done.push(id);
+      }
       const first = chunk[0]!.message;
       this.ctx.logger.warn(
-        { err, ...this.who, messageId: first.id, type: first.type, count: chunk.length },
+        {
+          err,
+          ...this.who,
+          messageId: first.id,
+          type: first.type,
+          count: chunk.length - done.length,
+        },
         "bus handler failed; the message stays pending and is delivered again after claimIdleMs",
       );
+      if (done.length > 0) {
+        for (const id of done) this.lastErrors.delete(id);
+        await this.ack(done); // only the failed messages of the batch stay pending
+      }
       return;
     }
     for (const { id } of chunk) this.lastErrors.delete(id);

@@ -277,6 +277,7 @@ async function worker(): Promise<number> {
     outbox: true,
     leaseMs: config.leaseSeconds * 1000,
     maxConcurrentSagas: config.workerConcurrency,
+    maxStepResultBytes: config.maxStepResultBytes,
     logger,
   });
   // The same sagas as the service: built-in, SAGA_DEFINITIONS_DIR, and those registered as data.
@@ -332,6 +333,14 @@ function untilSignal(shutdown: () => Promise<void>): Promise<number> {
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
+    // Last line of defence only (bounds and catches at the sources are the fix): a stray rejection
+    // is logged as a bug instead of ending every tenant's work. Uncaught exceptions still exit.
+    process.on("unhandledRejection", (reason) => {
+      const error = reason instanceof Error ? reason : new Error(String(reason));
+      process.stderr.write(
+        `${JSON.stringify({ level: 50, time: Date.now(), msg: "unhandled rejection (a bug: please report it); the process keeps serving", err: { message: error.message, stack: error.stack } })}\n`,
+      );
+    });
   });
 }
 

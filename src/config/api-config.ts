@@ -3,6 +3,7 @@
  * front, the `/metrics` credential and the per-tenant quotas of the HTTP API. Read by
  * `loadConfig`; the rules here are the fail-closed ones documented in docs/security/api.md.
  */
+import { Limits } from "../core/limits.js";
 import { isIP } from "node:net";
 
 export const Roles = { viewer: "viewer", operator: "operator", admin: "admin" } as const;
@@ -204,7 +205,13 @@ export function loadApiLimits(env: Env): ApiLimits {
     streamsPerTenant: int("SAGA_STREAMS_PER_TENANT", 128, 1, 100_000),
     streamsTotal: int("SAGA_STREAMS_MAX", 1024, 1, 1_000_000),
     streamKeepAliveMs: Math.round(keepAliveSeconds * 1000),
-    eventBytes: int("SAGA_MAX_EVENT_BYTES", 262_144, 256, 104_857_600),
+    // One setting for both ends: the publish API (data + metadata) and the event store (data).
+    eventBytes: int(
+      "SAGA_MAX_EVENT_BYTES",
+      Limits.DEFAULT_MAX_EVENT_DATA_BYTES,
+      1024,
+      Limits.MAX_BUS_DATA_BYTES,
+    ),
     metricLabelValues: int("SAGA_METRICS_MAX_LABEL_VALUES", 500, 1, 1_000_000),
   };
 }

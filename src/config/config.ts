@@ -1,3 +1,4 @@
+import { Limits } from "../core/limits.js";
 import {
   API_SETTINGS,
   ConfigError,
@@ -31,6 +32,12 @@ export interface ServiceConfig extends AuthConfig {
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
   shutdownGraceSeconds: number;
+  /** Largest step result (serialised JSON bytes); larger fails the step. Default 1 MiB. */
+  maxStepResultBytes: number;
+  /** Largest `data` of a published event (bytes). Default 256 KiB. */
+  maxEventBytes: number;
+  /** Most events one replay writes to the outbox. Default 10,000. */
+  maxReplayEvents: number;
   /** Base URLs of the services http steps call, by service name (`user`, `airtable`, …). */
   serviceUrls: Record<string, string>;
   /** Extra hosts/CIDRs http steps may reach besides the service URLs (SAGA_HTTP_ALLOWLIST). */
@@ -83,6 +90,8 @@ const KNOWN = new Set([
   "SAGA_RATE_LIMIT_PER_MINUTE",
   "SAGA_BODY_LIMIT_BYTES",
   "SAGA_SHUTDOWN_GRACE_SECONDS",
+  "SAGA_MAX_STEP_RESULT_BYTES",
+  "SAGA_MAX_REPLAY_EVENTS",
   "SAGA_HTTP_ALLOWLIST",
   "SAGA_SECRETS_FILE",
   "SAGA_SECRETS_DIR",
@@ -116,13 +125,18 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     }
     return value;
   };
-  const seconds = (name: string, fallback: number | null): number | null => {
+  // Durations have a documented maximum (docs/security/input-bounds.md): 365 days by default.
+  const seconds = (
+    name: string,
+    fallback: number | null,
+    max = Limits.MAX_DURATION_MS / 1000,
+  ): number | null => {
     const raw = str(name);
     if (raw === null) return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || value > 31_536_000) {
+    if (!Number.isFinite(value) || value <= 0 || value > max) {
       throw new ConfigError(
-        `${name} must be a positive number of seconds (got ${JSON.stringify(raw)})`,
+        `${name} must be a positive number of seconds, at most ${max} (got ${JSON.stringify(raw)})`,
       );
     }
     return value;
@@ -168,6 +182,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
   );
   const host = str("HOST") ?? "127.0.0.1";
   const auth = loadAuthConfig(env, host, environment, bool);
+  const limits = loadApiLimits(env);
   return {
     port: int("PORT", 8008, 1, 65535),
     host,
@@ -184,11 +199,19 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     sagaTimeoutSeconds: seconds("SAGA_TIMEOUT_SECONDS", null),
     sagaRetryAttempts: int("SAGA_RETRY_ATTEMPTS", 3, 1, 100),
     sagaStepTimeoutSeconds: seconds("SAGA_STEP_TIMEOUT_SECONDS", null),
-    leaseSeconds: seconds("SAGA_LEASE_SECONDS", 30)!,
+    leaseSeconds: seconds("SAGA_LEASE_SECONDS", 30, 3600)!,
     workerConcurrency: int("SAGA_WORKER_CONCURRENCY", 1000, 1, 100_000),
     rateLimitPerMinute: int("SAGA_RATE_LIMIT_PER_MINUTE", 6000, 1, 10_000_000),
     bodyLimitBytes: int("SAGA_BODY_LIMIT_BYTES", 1_048_576, 1024, 104_857_600),
-    shutdownGraceSeconds: seconds("SAGA_SHUTDOWN_GRACE_SECONDS", 10)!,
+    shutdownGraceSeconds: seconds("SAGA_SHUTDOWN_GRACE_SECONDS", 10, 3600)!,
+    maxStepResultBytes: int(
+      "SAGA_MAX_STEP_RESULT_BYTES",
+      Limits.DEFAULT_MAX_STEP_RESULT_BYTES,
+      1024,
+      Limits.MAX_CONFIGURABLE_BYTES,
+    ),
+    maxEventBytes: limits.eventBytes,
+    maxReplayEvents: int("SAGA_MAX_REPLAY_EVENTS", Limits.DEFAULT_MAX_REPLAY_EVENTS, 1, 1_000_000),
     serviceUrls: serviceUrls(env, url),
     httpAllowlist: (str("SAGA_HTTP_ALLOWLIST") ?? "")
       .split(",")
@@ -198,7 +221,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     secretsDir: str("SAGA_SECRETS_DIR"),
     secretsKey: secretsKey(str("SAGA_SECRETS_KEY")),
     definitionsDir: str("SAGA_DEFINITIONS_DIR"),
-    limits: loadApiLimits(env),
+    limits,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Json } from "./json.js";
+import type { Json, JsonProblemKind } from "./json.js";
 
 /**
  * Every error the orchestrator records or throws has a stable `code`.
@@ -57,6 +57,24 @@ export const ErrorCodes = {
   UNKNOWN_SAGA_TYPE: "SAGA_UNKNOWN_TYPE",
   /** The saga input is not JSON. */
   INVALID_INPUT: "SAGA_INVALID_INPUT",
+  /** A JSON value from outside is nested deeper than 64 levels (`Limits.JSON_MAX_DEPTH`). */
+  JSON_TOO_DEEP: "SAGA_JSON_TOO_DEEP",
+  /** A JSON value from outside is larger than the bound of where it enters. */
+  JSON_TOO_LARGE: "SAGA_JSON_TOO_LARGE",
+  /** A JSON string (or key) holds a NUL character or a lone surrogate: it cannot be stored. */
+  JSON_BAD_STRING: "SAGA_JSON_BAD_STRING",
+  /** A JSON request body holds a `__proto__` key or `constructor.prototype` (prototype poisoning). */
+  JSON_FORBIDDEN_KEY: "SAGA_JSON_FORBIDDEN_KEY",
+  /** A JSON number is out of range (e.g. `1e400`, which parses as Infinity). */
+  JSON_BAD_NUMBER: "SAGA_JSON_BAD_NUMBER",
+  /** A step's result is larger than the step result quota (default 1 MiB). */
+  STEP_RESULT_TOO_LARGE: "SAGA_STEP_RESULT_TOO_LARGE",
+  /** An event's data is larger than the event size quota (default 256 KiB). */
+  EVENT_TOO_LARGE: "SAGA_EVENT_TOO_LARGE",
+  /** A replay would write more events than the replay quota (default 10,000). */
+  REPLAY_TOO_LARGE: "SAGA_REPLAY_TOO_LARGE",
+  /** A duration (timeout, deadline, sleep, wait, retry delay) is longer than its documented maximum. */
+  DURATION_TOO_LONG: "SAGA_DURATION_TOO_LONG",
   /** No saga with this id (in this tenant). */
   NOT_FOUND: "SAGA_NOT_FOUND",
   /** The operation is not allowed in the saga's current status (e.g. retry of a completed saga). */
@@ -174,4 +192,23 @@ export function toErrorInfo(
 
 export function errorInfo(code: string, message: string, retryable: boolean): ErrorInfo {
   return { name: "SagaError", code, message, retryable };
+}
+
+/**
+ * The code for a JSON value refused by `toJson`: the bound's own code (too deep, bad string, bad
+ * number, too large), else `fallback` (the entry point's "not JSON" code).
+ */
+export function jsonProblemCode(kind: JsonProblemKind, fallback: string): string {
+  switch (kind) {
+    case "too_deep":
+      return ErrorCodes.JSON_TOO_DEEP;
+    case "too_large":
+      return ErrorCodes.JSON_TOO_LARGE;
+    case "bad_string":
+      return ErrorCodes.JSON_BAD_STRING;
+    case "bad_number":
+      return ErrorCodes.JSON_BAD_NUMBER;
+    default:
+      return fallback;
+  }
 }

@@ -16,6 +16,8 @@
  * definition, which carries one of these plans.
  */
 
+import { Limits, durationProblem } from "./limits.js";
+
 /** How a failed attempt is retried: exponential backoff with jitter, up to `maxAttempts` attempts. */
 export interface RetryPolicy {
   /** Attempts in all, the first one included (1 = no retry). */
@@ -85,8 +87,11 @@ export function validatePlan(plan: SagaPlan): string[] {
     );
   if (!Number.isInteger(plan.version) || plan.version < 1)
     problems.push(`version: must be a positive integer (got ${String(plan.version)})`);
-  if (plan.timeoutMs !== null && !(plan.timeoutMs > 0))
-    problems.push(`timeoutMs: must be a positive number of milliseconds`);
+  const duration = (ms: number | null, path: string, max = Limits.MAX_DURATION_MS) => {
+    const problem = ms === null ? null : durationProblem(ms, max, { positive: true });
+    if (problem !== null) problems.push(`${path}: ${problem}`);
+  };
+  duration(plan.timeoutMs, "timeoutMs");
   if (plan.nodes.length === 0) problems.push(`steps: a saga needs at least one step`);
   const seen = new Set<string>();
   plan.nodes.forEach((node, i) => {
@@ -103,8 +108,8 @@ export function validatePlan(plan: SagaPlan): string[] {
         problems.push(`${path}.name: must be 1-200 characters of letters, digits, _ . : -`);
       if (seen.has(step.name)) problems.push(`${path}.name: duplicate name "${step.name}"`);
       seen.add(step.name);
-      if (step.timeoutMs !== null && !(step.timeoutMs > 0))
-        problems.push(`${path}.timeoutMs: must be a positive number of milliseconds`);
+      duration(step.timeoutMs, `${path}.timeoutMs`);
+      duration(step.compensationTimeoutMs, `${path}.compensationTimeoutMs`);
       problems.push(...validateRetry(step.retry, `${path}.retry`));
       problems.push(...validateRetry(step.compensationRetry, `${path}.compensationRetry`));
     });
@@ -120,6 +125,11 @@ function validateRetry(policy: RetryPolicy, path: string): string[] {
   if (!(policy.backoff >= 1)) problems.push(`${path}.backoff: must be >= 1`);
   if (!(policy.maxDelayMs >= policy.initialDelayMs))
     problems.push(`${path}.maxDelayMs: must be >= initialDelayMs`);
+  for (const key of ["initialDelayMs", "maxDelayMs"] as const) {
+    const problem = durationProblem(policy[key], Limits.MAX_RETRY_DELAY_MS);
+    if (problem !== null && policy[key] > Limits.MAX_RETRY_DELAY_MS)
+      problems.push(`${path}.${key}: ${problem}`);
+  }
   if (!(policy.jitter >= 0 && policy.jitter <= 1))
     problems.push(`${path}.jitter: must be between 0 and 1`);
   return problems;

@@ -1,7 +1,15 @@
-import { ErrorCodes, errorInfo, toErrorInfo, type ErrorInfo } from "../core/errors.js";
+import {
+  ErrorCodes,
+  errorInfo,
+  jsonProblemCode,
+  toErrorInfo,
+  type ErrorInfo,
+} from "../core/errors.js";
 import type { OutboxMessage, WaitSpec } from "../core/events.js";
 import { toJson, type Json } from "../core/json.js";
+import { Limits } from "../core/limits.js";
 import { Emit, Suspend } from "./directives.js";
+import { setLongTimeout, type LongTimer, type TimerFunctions } from "./long-timer.js";
 
 export type AttemptOutcome =
   | { kind: "ok"; result: Json; publish?: OutboxMessage[] }
@@ -49,27 +57,39 @@ export interface RunningAttempt {
  */
 export function runAttempt(
   fn: (abort: LazyAbort) => unknown,
-  options: { timeoutMs: number | null; timeoutCode: string },
+  options: {
+    timeoutMs: number | null;
+    timeoutCode: string;
+    /** Largest result (serialised UTF-8 bytes). Default `Limits.DEFAULT_MAX_STEP_RESULT_BYTES`. */
+    maxResultBytes?: number;
+    /** Timer functions (tests inject their own to check long timeouts without waiting). */
+    timers?: TimerFunctions;
+  },
 ): RunningAttempt {
   const abort = new LazyAbort();
   let stop: (reason: unknown) => void = () => undefined;
   const outcome = new Promise<AttemptOutcome>((resolve) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     const settle = (outcome: AttemptOutcome, abortReason?: unknown) => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       if (abortReason !== undefined) abort.abort(abortReason);
       resolve(outcome);
     };
     stop = (reason) => settle({ kind: "aborted", reason }, reason);
     if (options.timeoutMs !== null) {
       const ms = options.timeoutMs;
-      timer = setTimeout(() => {
-        const error = errorInfo(options.timeoutCode, `attempt timed out after ${ms} ms`, true);
-        settle({ kind: "error", error }, new Error(error.message));
-      }, ms);
+      // Chained past 2^31 ms: a plain setTimeout would fire at once (every attempt "timed out").
+      timer = setLongTimeout(
+        () => {
+          const error = errorInfo(options.timeoutCode, `attempt timed out after ${ms} ms`, true);
+          settle({ kind: "error", error }, new Error(error.message));
+        },
+        ms,
+        options.timers,
+      );
     }
     let pending: unknown;
     try {
@@ -79,39 +99,57 @@ export function runAttempt(
     }
     Promise.resolve(pending).then(
       (value) => {
-        if (value instanceof Suspend)
-          return settle({ kind: "suspend", until: value.until, wait: value.wait });
-        const emitted = value instanceof Emit ? value : null;
-        const json = toJson(emitted ? emitted.result : value);
-        const messages = emitted ? toJson(emitted.messages) : null;
-        if (messages && !messages.ok) {
-          return settle({
-            kind: "error",
-            error: errorInfo(
-              ErrorCodes.STEP_RESULT_NOT_JSON,
-              `a published event is not JSON: ${messages.problem} at ${messages.path}`,
-              false,
-            ),
-          });
+        try {
+          settle(outcomeOf(value, options.maxResultBytes ?? Limits.DEFAULT_MAX_STEP_RESULT_BYTES));
+        } catch (thrown) {
+          // A toJSON that throws, a getter that throws…: that attempt's error, never a crash.
+          settle({ kind: "error", error: toErrorInfo(thrown) });
         }
-        if (json.ok) {
-          return settle(
-            emitted
-              ? { kind: "ok", result: json.value, publish: [...emitted.messages] }
-              : { kind: "ok", result: json.value },
-          );
-        }
-        settle({
-          kind: "error",
-          error: errorInfo(
-            ErrorCodes.STEP_RESULT_NOT_JSON,
-            `the step returned a value that is not JSON: ${json.problem} at ${json.path}`,
-            false,
-          ),
-        });
       },
       (thrown: unknown) => settle({ kind: "error", error: toErrorInfo(thrown) }),
     );
   });
   return { outcome, stop: (reason) => stop(reason) };
+}
+
+/** The outcome of a step's return value: suspend, or its result (and events) checked as JSON. */
+function outcomeOf(value: unknown, maxResultBytes: number): AttemptOutcome {
+  if (value instanceof Suspend) return { kind: "suspend", until: value.until, wait: value.wait };
+  const emitted = value instanceof Emit ? value : null;
+  if (emitted) {
+    for (const [i, m] of emitted.messages.entries()) {
+      const data = toJson(m.data, { maxBytes: Limits.DEFAULT_MAX_EVENT_DATA_BYTES });
+      if (!data.ok) {
+        const code =
+          data.kind === "too_large"
+            ? ErrorCodes.EVENT_TOO_LARGE
+            : jsonProblemCode(data.kind, ErrorCodes.STEP_RESULT_NOT_JSON);
+        return refused(code, `published event ${i} is refused: ${data.problem} at ${data.path}`);
+      }
+    }
+    const messages = toJson(emitted.messages);
+    if (!messages.ok) {
+      return refused(
+        jsonProblemCode(messages.kind, ErrorCodes.STEP_RESULT_NOT_JSON),
+        `a published event is not JSON: ${messages.problem} at ${messages.path}`,
+      );
+    }
+  }
+  const json = toJson(emitted ? emitted.result : value, { maxBytes: maxResultBytes });
+  if (!json.ok) {
+    const code =
+      json.kind === "too_large"
+        ? ErrorCodes.STEP_RESULT_TOO_LARGE
+        : jsonProblemCode(json.kind, ErrorCodes.STEP_RESULT_NOT_JSON);
+    const what = json.kind === "not_json" ? "a value that is not JSON" : "a value refused";
+    return refused(code, `the step returned ${what}: ${json.problem} at ${json.path}`);
+  }
+  return emitted
+    ? { kind: "ok", result: json.value, publish: [...emitted.messages] }
+    : { kind: "ok", result: json.value };
+}
+
+/** A terminal error: retrying the same step gives the same refused value. */
+function refused(code: string, message: string): AttemptOutcome {
+  return { kind: "error", error: errorInfo(code, message, false) };
 }

@@ -34,7 +34,8 @@ export type MessageHandler = (message: BusMessage) => Promise<void>;
 
 /**
  * Handles consecutive messages at once, in order (one statement for many, say); resolving
- * acknowledges them all, throwing leaves them all for redelivery.
+ * acknowledges them all, throwing leaves them all for redelivery — except a `PartialBatchFailure`,
+ * which names the only messages that failed: the others are acknowledged.
  */
 export type BatchHandler = (messages: readonly BusMessage[]) => Promise<void>;
 
@@ -56,4 +57,21 @@ export interface EventBus {
   /** Is the bus reachable (for /health)? */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Thrown by a batch handler when only some messages of the batch failed (a trigger mapping that
+ * throws, a row the store refuses): the bus acknowledges the others and delivers again — then
+ * dead-letters — only these, each with its own error. Keyed by message id.
+ */
+export class PartialBatchFailure extends Error {
+  override readonly name = "PartialBatchFailure";
+  constructor(readonly failed: ReadonlyMap<string, Error>) {
+    super(
+      `${failed.size} message(s) of the batch failed: ${[...failed]
+        .slice(0, 3)
+        .map(([id, e]) => `${id}: ${e.message}`)
+        .join("; ")}`,
+    );
+  }
 }

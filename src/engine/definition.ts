@@ -1,5 +1,6 @@
 import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
+import { TOO_LONG } from "../core/limits.js";
 import type { BusMessage } from "./bus-port.js";
 import type { Suspend } from "./directives.js";
 import type { StepDirectives } from "./step-directives.js";
@@ -193,8 +194,10 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
     problems.push(`onFailure: must be "compensate" or "pause"`);
   problems.push(...validatePlan(plan));
   if (problems.length > 0) {
+    // Only durations above their maximum: say so by the code (the definition is otherwise fine).
+    const tooLong = problems.every((p) => p.includes(TOO_LONG));
     throw new SagaError(
-      ErrorCodes.INVALID_DEFINITION,
+      tooLong ? ErrorCodes.DURATION_TOO_LONG : ErrorCodes.INVALID_DEFINITION,
       `invalid saga definition ${JSON.stringify(input.name)}: ${problems.join("; ")}`,
       { retryable: false, details: problems },
     );

@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
-import { toErrorInfo } from "../core/errors.js";
+import { ensureError, toErrorInfo } from "../core/errors.js";
 import type { Json } from "../core/json.js";
-import type { BusMessage, EventBus, Subscription } from "./bus-port.js";
+import {
+  PartialBatchFailure,
+  type BusMessage,
+  type EventBus,
+  type Subscription,
+} from "./bus-port.js";
 import type { SagaDefinition, SagaTrigger } from "./definition.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { Orchestrator } from "./orchestrator.js";
@@ -33,9 +38,10 @@ export interface EventIntakeOptions {
  *   event (same id) starts nothing new.
  * Messages ready together are handled together: one statement delivers them all, and their
  * starts run at once (one group commit). They are acknowledged only after all that is durable. A
- * failure (the database down, a trigger's `input` mapping that throws) leaves the batch to the
- * bus, which delivers it again (both steps are idempotent) and, after `maxDeliveries`, moves it
- * to the dead letters; each failure is logged.
+ * failure fails only the events it concerns: a trigger's `input` mapping that throws fails its
+ * event, and a batch the store refuses is retried event by event, so that the other events of the
+ * batch are acknowledged. The bus delivers a failed event again (both steps are idempotent) and,
+ * after `maxDeliveries`, moves it to the dead letters with its error; each failure is logged.
  */
 export class EventIntake {
   private constructor(
@@ -67,8 +73,35 @@ export class EventIntake {
     await subscription?.stop();
   }
 
-  /** Handles messages: resolves once their deliveries and starts are durable, throws otherwise. */
+  /**
+   * Handles messages: resolves once their deliveries and starts are durable. Throws a
+   * `PartialBatchFailure` naming the messages that failed (the others are done): one message —
+   * a trigger mapping that throws, a row the store refuses — never fails the rest of its batch.
+   */
   async handle(messages: readonly BusMessage[]): Promise<void> {
+    try {
+      await this.handleTogether(messages);
+    } catch (thrown) {
+      if (thrown instanceof PartialBatchFailure || messages.length === 1) throw thrown;
+      this.logger.warn(
+        { err: toErrorInfo(thrown), count: messages.length },
+        "an event batch failed; handling its events one by one",
+      );
+      const failed = new Map<string, Error>();
+      for (const message of messages) {
+        try {
+          await this.handleTogether([message]);
+        } catch (error) {
+          const one = error instanceof PartialBatchFailure ? error.failed.get(message.id) : error;
+          failed.set(message.id, ensureError(one ?? error));
+        }
+      }
+      if (failed.size > 0) throw new PartialBatchFailure(failed);
+    }
+  }
+
+  /** Delivers the messages in one statement and starts their triggered sagas at once. */
+  private async handleTogether(messages: readonly BusMessage[]): Promise<void> {
     const { orchestrator } = this.options;
     const woken = await this.options.store.deliverEvents(
       messages.map((m) => ({
@@ -88,13 +121,19 @@ export class EventIntake {
 
     const failures = await Promise.all(
       messages.flatMap((message) =>
-        triggersFor(orchestrator, message).map(([definition, trigger]) =>
-          this.startTriggered(message, definition, trigger),
-        ),
+        triggersFor(orchestrator, message).map(async ([definition, trigger]) => {
+          const failure = await this.startTriggered(message, definition, trigger);
+          return failure === null ? null : { id: message.id, failure };
+        }),
       ),
     );
-    const failed = failures.filter((f): f is string => f !== null);
-    if (failed.length > 0) throw new Error(failed.join("; "));
+    const failed = new Map<string, Error>();
+    for (const f of failures) {
+      if (f === null) continue;
+      const before = failed.get(f.id);
+      failed.set(f.id, new Error(before ? `${before.message}; ${f.failure}` : f.failure));
+    }
+    if (failed.size > 0) throw new PartialBatchFailure(failed);
   }
 
   /** Starts the saga of one trigger (idempotently); returns what failed, or null. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ErrorCodes, SagaError, toErrorInfo } from "../core/errors.js";
+import { ErrorCodes, SagaError, jsonProblemCode, toErrorInfo } from "../core/errors.js";
 import type { ParentRef, SagaEvent } from "../core/events.js";
 import { toJson } from "../core/json.js";
 import { applyEvent } from "../core/reducer.js";
@@ -59,6 +59,8 @@ export interface OrchestratorOptions {
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
+  /** Largest step result (serialised UTF-8 bytes); larger fails the step (SAGA_STEP_RESULT_TOO_LARGE). Default 1 MiB. */
+  maxStepResultBytes?: number;
 }
 
 export interface CallOptions {
@@ -134,6 +136,9 @@ export class Orchestrator {
       clock: this.clock,
       random: options.random ?? Math.random,
       logger: this.logger,
+      ...(options.maxStepResultBytes !== undefined
+        ? { maxStepResultBytes: options.maxStepResultBytes }
+        : {}),
       create: (s) => creates.submit(s),
       commit: (c) => commits.submit(c),
       draining: () => this.closing,
@@ -232,7 +237,7 @@ export class Orchestrator {
     const json = toJson(input);
     if (!json.ok) {
       throw new SagaError(
-        ErrorCodes.INVALID_INPUT,
+        jsonProblemCode(json.kind, ErrorCodes.INVALID_INPUT),
         `saga input is not JSON: ${json.problem} at ${json.path}`,
         {
           retryable: false,

@@ -8,6 +8,7 @@ import { LazyAbort, runAttempt, type AttemptOutcome } from "./attempt.js";
 import type { Clock } from "./clock.js";
 import type { SagaDefinition, StepContext } from "./definition.js";
 import type { Logger } from "./logger.js";
+import { setLongTimeout } from "./long-timer.js";
 import { stepDirectives } from "./step-directives.js";
 import type {
   Commit,
@@ -26,6 +27,8 @@ export interface RunnerHost {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /** Largest step result in bytes (default `Limits.DEFAULT_MAX_STEP_RESULT_BYTES`). */
+  readonly maxStepResultBytes?: number;
   create(saga: NewSaga): Promise<CreateResult>;
   commit(commit: Commit): Promise<CommitResult>;
   /** True once the host is shutting down: start nothing new, hand the saga back. */
@@ -342,6 +345,9 @@ export class SagaRunner {
         timeoutMs: phase === "forward" ? plan.timeoutMs : plan.compensationTimeoutMs,
         timeoutCode:
           phase === "forward" ? ErrorCodes.STEP_TIMEOUT : ErrorCodes.COMPENSATION_TIMEOUT,
+        ...(this.host.maxStepResultBytes !== undefined
+          ? { maxResultBytes: this.host.maxStepResultBytes }
+          : {}),
       },
     );
     const entry: InFlight = { phase, attempt, stop: attemptRun.stop, abortError: null };
@@ -417,11 +423,11 @@ export class SagaRunner {
   private nextSettled(wakeAt: number | null): Promise<void> {
     if (this.settled.length > 0 || this.lost || this.halted) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      if (wakeAt !== null)
-        timer = setTimeout(() => this.wake(), Math.max(0, wakeAt - this.host.clock.now()));
+      // Chained: a deadline or retry more than 2^31 ms away must not wake the runner at once.
+      const timer =
+        wakeAt === null ? null : setLongTimeout(() => this.wake(), wakeAt - this.host.clock.now());
       this.poke = () => {
-        if (timer) clearTimeout(timer);
+        timer?.clear();
         this.poke = null;
         resolve();
       };

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
+import { Limits, durationProblem } from "../core/limits.js";
 import { Emit, Suspend } from "./directives.js";
 
 export interface StepDirectives {
@@ -37,6 +38,7 @@ export function stepDirectives(sagaId: string, step: string, now: () => number):
           `sleep needs a finite number of ms >= 0 (got ${ms})`,
           { retryable: false },
         );
+      if (ms > Limits.MAX_DURATION_MS) throw tooLong("sleep", ms);
       return new Suspend(now() + ms, null);
     },
     waitForEvent(type, match) {
@@ -46,7 +48,17 @@ export function stepDirectives(sagaId: string, step: string, now: () => number):
           "waitForEvent needs an event type and a path",
           { retryable: false },
         );
-      const until = match.timeoutMs === undefined ? null : now() + match.timeoutMs;
+      const timeout = match.timeoutMs;
+      if (timeout !== undefined) {
+        if (!(timeout >= 0) || !Number.isFinite(timeout))
+          throw new SagaError(
+            ErrorCodes.INVALID_INPUT,
+            `waitForEvent needs a finite timeoutMs >= 0 (got ${timeout})`,
+            { retryable: false },
+          );
+        if (timeout > Limits.MAX_DURATION_MS) throw tooLong("waitForEvent timeoutMs", timeout);
+      }
+      const until = timeout === undefined ? null : now() + timeout;
       return new Suspend(until, { topic: type, path: match.path, key: String(match.equals) });
     },
     emit(events, result = null) {
@@ -61,6 +73,14 @@ export function stepDirectives(sagaId: string, step: string, now: () => number):
       );
     },
   };
+}
+
+function tooLong(what: string, ms: number): SagaError {
+  return new SagaError(
+    ErrorCodes.DURATION_TOO_LONG,
+    `${what} ${durationProblem(ms, Limits.MAX_DURATION_MS)}`,
+    { retryable: false },
+  );
 }
 
 /** A UUID derived from a name (same name, same id): how retried publications keep their ids. */

@@ -1,5 +1,6 @@
-import { ErrorCodes, SagaError } from "../core/errors.js";
+import { ErrorCodes, SagaError, jsonProblemCode } from "../core/errors.js";
 import { toJson, type Json, type JsonObject } from "../core/json.js";
+import { Limits } from "../core/limits.js";
 import {
   StreamVersionConflictError,
   type AppendResult,
@@ -12,6 +13,7 @@ import { uuidv7 } from "../engine/ids.js";
 import type { SqlClient } from "./sql-client.js";
 import {
   APPEND_EVENTS,
+  COUNT_REPLAY,
   LIST_EVENT_TYPES,
   LOCK_TENANT_APPENDS,
   READ_ALL,
@@ -38,8 +40,25 @@ const MAX_READ = 10_000;
  * append and its outbox rows are one statement in the saga store's database. Its table comes with
  * the store's migrations (`store.migrate()`).
  */
+/** Quotas of the event store (defaults in `Limits`). */
+export interface EventStoreLimits {
+  /** Largest `data` of one event, serialised (bytes). Default 256 KiB. */
+  maxEventBytes?: number;
+  /** Most events one replay writes. Default 10,000. */
+  maxReplayEvents?: number;
+}
+
 export class SqlEventStore implements EventStore {
-  constructor(private readonly sql: SqlClient) {}
+  private readonly maxEventBytes: number;
+  private readonly maxReplayEvents: number;
+
+  constructor(
+    private readonly sql: SqlClient,
+    limits: EventStoreLimits = {},
+  ) {
+    this.maxEventBytes = limits.maxEventBytes ?? Limits.DEFAULT_MAX_EVENT_DATA_BYTES;
+    this.maxReplayEvents = limits.maxReplayEvents ?? Limits.DEFAULT_MAX_REPLAY_EVENTS;
+  }
 
   async append(
     tenantId: string,
@@ -55,11 +74,21 @@ export class SqlEventStore implements EventStore {
       throw invalid(`append 1 to ${MAX_EVENTS_PER_APPEND} events at a time`);
     const input = events.map((e, i) => {
       checkName("event type", e.type);
-      const data = toJson(e.data);
-      if (!data.ok) throw invalid(`event ${i}: data is not JSON at ${data.path}: ${data.problem}`);
-      const metadata = toJson(e.metadata ?? {});
-      if (!metadata.ok || !isObject(metadata.value))
-        throw invalid(`event ${i}: metadata must be a JSON object`);
+      const data = toJson(e.data, { maxBytes: this.maxEventBytes });
+      if (!data.ok) {
+        const code =
+          data.kind === "too_large"
+            ? ErrorCodes.EVENT_TOO_LARGE
+            : jsonProblemCode(data.kind, ErrorCodes.INVALID_INPUT);
+        throw invalid(`event ${i}: data refused at ${data.path}: ${data.problem}`, code);
+      }
+      const metadata = toJson(e.metadata ?? {}, { maxBytes: 64 * 1024 });
+      if (!metadata.ok)
+        throw invalid(
+          `event ${i}: metadata refused at ${metadata.path}: ${metadata.problem}`,
+          jsonProblemCode(metadata.kind, ErrorCodes.INVALID_INPUT),
+        );
+      if (!isObject(metadata.value)) throw invalid(`event ${i}: metadata must be a JSON object`);
       return { ord: i + 1, id: uuidv7(), type: e.type, data: data.value, metadata: metadata.value };
     });
     const rows = await this.sql.transaction(async (tx) => {
@@ -121,6 +150,17 @@ export class SqlEventStore implements EventStore {
   ): Promise<number> {
     const from = options.fromVersion ?? 1;
     if (!Number.isInteger(from) || from < 1) throw invalid("fromVersion must be an integer >= 1");
+    const [counted] = await this.sql.query<{ count: number }>(COUNT_REPLAY, [
+      tenantId,
+      streamId,
+      from,
+      this.maxReplayEvents + 1,
+    ]);
+    if (Number(counted?.count ?? 0) > this.maxReplayEvents)
+      throw invalid(
+        `a replay writes at most ${this.maxReplayEvents} events; this one would write more (replay from a later version)`,
+        ErrorCodes.REPLAY_TOO_LARGE,
+      );
     const [row] = await this.sql.query<{ count: number }>(REPLAY_STREAM, [
       tenantId,
       streamId,
@@ -158,6 +198,6 @@ function isObject(value: Json): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function invalid(message: string): SagaError {
-  return new SagaError(ErrorCodes.INVALID_INPUT, message, { retryable: false });
+function invalid(message: string, code: string = ErrorCodes.INVALID_INPUT): SagaError {
+  return new SagaError(code, message, { retryable: false });
 }

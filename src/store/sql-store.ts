@@ -323,8 +323,8 @@ export class SqlStore implements Store {
         query.tenantId,
         query.statuses ? JSON.stringify(query.statuses) : null,
         query.names ? JSON.stringify(query.names) : null,
-        query.createdAfter ?? null,
-        query.createdBefore ?? null,
+        query.createdAfter === undefined ? null : sqlTime(query.createdAfter, "createdAfter"),
+        query.createdBefore === undefined ? null : sqlTime(query.createdBefore, "createdBefore"),
         JSON.stringify(query.attributes ?? {}),
         cursor?.createdAt ?? null,
         cursor?.id ?? null,
@@ -456,11 +456,38 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
     !createdAt ||
     !id ||
     !UUID.test(id) ||
-    Number.isNaN(Date.parse(createdAt))
+    !CURSOR_TIME.test(createdAt) ||
+    storableTime(createdAt) === null
   ) {
     throw new InvalidCursorError();
   }
   return { createdAt, id };
+}
+
+/** The form of `created_key` (list-sagas.ts): microseconds, UTC. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** Years 1 to 9999: what both `Date` and PostgreSQL's timestamptz hold. */
+const MIN_TIME_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+const MAX_TIME_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+/** A time from a query as ISO text PostgreSQL accepts, or null (unreadable or out of range). */
+function storableTime(text: string): string | null {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms) || ms < MIN_TIME_MS || ms > MAX_TIME_MS) return null;
+  return new Date(ms).toISOString();
+}
+
+/** As `storableTime`, or a 400-class error naming the filter: a date never makes a read fail. */
+function sqlTime(text: string, what: string): string {
+  const time = storableTime(text);
+  if (time === null)
+    throw new SagaError(
+      ErrorCodes.INVALID_INPUT,
+      `${what} must be a date-time between years 1 and 9999 (got ${JSON.stringify(text.slice(0, 64))})`,
+      { retryable: false },
+    );
+  return time;
 }
 
 /** Whether waits or inbox rows may need work for this write (a step suspends or was suspended). */

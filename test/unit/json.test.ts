@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { toJson } from "../../src/core/json.js";
+import { parseJson, storableText, stringProblem, toJson } from "../../src/core/json.js";
+
+/** The result without the size and kind fields (checked on their own below). */
+function shape(result: ReturnType<typeof toJson>) {
+  if (result.ok) return { ok: true, value: result.value };
+  return { ok: false, path: result.path, problem: result.problem };
+}
 
 class Money {
   constructor(readonly cents: number) {}
@@ -17,7 +23,7 @@ describe("toJson: accepts JSON", () => {
     ["an empty array", []],
     ["nested values", { a: [1, "two", { three: [null, false] }], b: { c: { d: "e" } } }],
   ])("%s, unchanged", (_, value) => {
-    expect(toJson(value)).toStrictEqual({ ok: true, value });
+    expect(shape(toJson(value))).toStrictEqual({ ok: true, value });
   });
 
   it("any JSON value, unchanged (property)", () => {
@@ -26,7 +32,7 @@ describe("toJson: accepts JSON", () => {
         // "__proto__" keys are covered by their own test below.
         fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')),
         (value) => {
-          expect(toJson(value)).toStrictEqual({ ok: true, value });
+          expect(shape(toJson(value))).toStrictEqual({ ok: true, value });
         },
       ),
       { numRuns: 500 },
@@ -34,24 +40,24 @@ describe("toJson: accepts JSON", () => {
   });
 
   it("undefined at the top becomes null", () => {
-    expect(toJson(undefined)).toStrictEqual({ ok: true, value: null });
+    expect(shape(toJson(undefined))).toStrictEqual({ ok: true, value: null });
   });
 
   it("drops undefined properties, like JSON.stringify", () => {
     const result = toJson({ a: 1, gone: undefined, nested: { also: undefined, kept: "k" } });
-    expect(result).toStrictEqual({ ok: true, value: { a: 1, nested: { kept: "k" } } });
+    expect(shape(result)).toStrictEqual({ ok: true, value: { a: 1, nested: { kept: "k" } } });
     expect(result.ok && Object.keys(result.value as object)).toEqual(["a", "nested"]);
   });
 
   it("converts values with toJSON (Date) the way JSON.stringify does", () => {
     const at = new Date("2024-05-06T07:08:09.010Z");
-    expect(toJson({ at, list: [at] })).toStrictEqual({
+    expect(shape(toJson({ at, list: [at] }))).toStrictEqual({
       ok: true,
       value: { at: "2024-05-06T07:08:09.010Z", list: ["2024-05-06T07:08:09.010Z"] },
     });
-    expect(toJson(at)).toStrictEqual({ ok: true, value: "2024-05-06T07:08:09.010Z" });
+    expect(shape(toJson(at))).toStrictEqual({ ok: true, value: "2024-05-06T07:08:09.010Z" });
     const custom = { toJSON: () => ({ id: 7, tags: ["x"] }) };
-    expect(toJson({ custom })).toStrictEqual({
+    expect(shape(toJson({ custom }))).toStrictEqual({
       ok: true,
       value: { custom: { id: 7, tags: ["x"] } },
     });
@@ -59,16 +65,16 @@ describe("toJson: accepts JSON", () => {
 
   it("accepts null-prototype objects and the same object reached twice (not a cycle)", () => {
     const bare = Object.assign(Object.create(null) as Record<string, unknown>, { k: 1 });
-    expect(toJson({ bare })).toStrictEqual({ ok: true, value: { bare: { k: 1 } } });
+    expect(shape(toJson({ bare }))).toStrictEqual({ ok: true, value: { bare: { k: 1 } } });
     const shared = { n: 1 };
-    expect(toJson({ a: shared, b: [shared, shared] })).toStrictEqual({
+    expect(shape(toJson({ a: shared, b: [shared, shared] }))).toStrictEqual({
       ok: true,
       value: { a: { n: 1 }, b: [{ n: 1 }, { n: 1 }] },
     });
   });
 
   it("ignores symbol keys, like JSON.stringify", () => {
-    expect(toJson({ [Symbol("hidden")]: 1, shown: 2 })).toStrictEqual({
+    expect(shape(toJson({ [Symbol("hidden")]: 1, shown: 2 }))).toStrictEqual({
       ok: true,
       value: { shown: 2 },
     });
@@ -115,7 +121,7 @@ describe("toJson: refuses what is not JSON, with the exact path", () => {
   });
 
   it("reports the first problem in visiting order", () => {
-    expect(toJson({ a: 1, b: [2, 3n], c: () => 0 })).toStrictEqual({
+    expect(shape(toJson({ a: 1, b: [2, 3n], c: () => 0 }))).toStrictEqual({
       ok: false,
       path: "$.b[1]",
       problem: "bigint",
@@ -127,9 +133,73 @@ describe("toJson: refuses what is not JSON, with the exact path", () => {
       fc.property(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 5 }), fc.nat(), (xs, i) => {
         const at = i % (xs.length + 1);
         const value = [...xs.slice(0, at), 1n, ...xs.slice(at)];
-        expect(toJson(value)).toStrictEqual({ ok: false, path: `$[${at}]`, problem: "bigint" });
+        expect(shape(toJson(value))).toStrictEqual({
+          ok: false,
+          path: `$[${at}]`,
+          problem: "bigint",
+        });
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("toJson / parseJson: bounds on untrusted JSON", () => {
+  const nested = (depth: number): string => "[".repeat(depth) + "1" + "]".repeat(depth);
+
+  it("accepts 64 levels of nesting and refuses 65, with kind too_deep", () => {
+    expect(parseJson(nested(64)).ok).toBe(true);
+    const deep = parseJson(nested(65));
+    expect(deep).toMatchObject({ ok: false, kind: "too_deep" });
+    expect(!deep.ok && deep.problem).toBe("nested deeper than 64 levels");
+  });
+
+  it("refuses 100,000 levels of nesting without overflowing the stack", () => {
+    expect(parseJson(nested(100_000))).toMatchObject({ ok: false, kind: "too_deep" });
+    let v: unknown = 1;
+    for (let i = 0; i < 100_000; i++) v = { a: v };
+    expect(toJson(v)).toMatchObject({ ok: false, kind: "too_deep" });
+  });
+
+  it("bounds a chain of toJSON calls like nesting", () => {
+    const chain = (n: number): unknown => (n === 0 ? 1 : { toJSON: () => chain(n - 1) });
+    expect(toJson(chain(100))).toMatchObject({ ok: false, kind: "too_deep" });
+  });
+
+  it.each<[string, unknown]>([
+    ["a NUL in a value", { a: "x\u0000y" }],
+    ["a NUL in a key", { ["k\u0000"]: 1 }],
+    ["a lone high surrogate", ["\ud800"]],
+    ["a lone low surrogate at the start", "\udc00abc"],
+    ["a high surrogate followed by a non-surrogate", "\ud83dx"],
+  ])("refuses %s (kind bad_string)", (_, value) => {
+    expect(toJson(value)).toMatchObject({ ok: false, kind: "bad_string" });
+  });
+
+  it("accepts surrogate pairs (emoji) and counts their UTF-8 bytes", () => {
+    const check = toJson({ e: "😀é" });
+    expect(check).toMatchObject({ ok: true, value: { e: "😀é" } });
+    expect(check.ok && check.bytes).toBe(Buffer.byteLength(JSON.stringify({ e: "😀é" })));
+  });
+
+  it("counts the serialised size exactly for values without escapes", () => {
+    const value = { a: [1, 2.5, null, true, false, "ü"], b: { c: {}, d: [] }, e: -3e-7 };
+    const check = toJson(value);
+    expect(check.ok && check.bytes).toBe(Buffer.byteLength(JSON.stringify(value)));
+  });
+
+  it("refuses a value larger than maxBytes (kind too_large) and a huge number (bad_number)", () => {
+    expect(toJson({ s: "x".repeat(2000) }, { maxBytes: 1000 })).toMatchObject({
+      ok: false,
+      kind: "too_large",
+    });
+    expect(toJson({ s: "x".repeat(900) }, { maxBytes: 1000 }).ok).toBe(true);
+    expect(parseJson('{"n": 1e400}')).toMatchObject({ ok: false, kind: "bad_number", path: "$.n" });
+  });
+
+  it("stringProblem and storableText: NUL and lone surrogates found and replaced", () => {
+    expect(stringProblem("ok 😀")).toBeNull();
+    expect(stringProblem("a\u0000")).toMatch(/NUL/);
+    expect(storableText("a\u0000b\ud800c😀")).toBe("a\ufffdb\ufffdc😀");
   });
 });

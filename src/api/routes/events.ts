@@ -20,6 +20,7 @@ import {
 import { isCorrelationId } from "../correlation-id.js";
 import { HttpError } from "../http-errors.js";
 import { ErrorSchema } from "../schemas.js";
+import { isoTime } from "../views.js";
 
 const errors = {
   400: Type.Ref(ErrorSchema),
@@ -171,7 +172,7 @@ export function eventRoutes(
       types: (await events.listTypes(tenantOf(request))).map((t) => ({
         type: t.type,
         count: t.count,
-        last_at: new Date(t.lastAt).toISOString(),
+        last_at: isoTime(t.lastAt),
       })),
     }),
   );
@@ -250,6 +251,6 @@ function eventView(e: RecordedEvent) {
     type: e.type,
     data: e.data,
     metadata: e.metadata,
-    created_at: new Date(e.createdAt).toISOString(),
+    created_at: isoTime(e.createdAt),
   };
 }

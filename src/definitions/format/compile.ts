@@ -37,7 +37,9 @@ export function compileDefinition(raw: unknown, options: CompileOptions): Compil
         ? (raw as { name: string }).name
         : "?";
     throw new SagaError(
-      ErrorCodes.INVALID_DEFINITION,
+      issues.every((p) => p.code === ErrorCodes.DURATION_TOO_LONG)
+        ? ErrorCodes.DURATION_TOO_LONG
+        : ErrorCodes.INVALID_DEFINITION,
       `invalid saga definition ${JSON.stringify(name.slice(0, 200))}: ${problems.length} problem(s): ${problems.slice(0, 20).join("; ")}${problems.length > 20 ? "; …" : ""}`,
       {
         retryable: false,

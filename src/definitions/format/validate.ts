@@ -4,6 +4,7 @@ import { ErrorCodes } from "../../core/errors.js";
 import { SECRET_ROOTS } from "../../steps/http/secrets.js";
 import { httpStepSpecProblems } from "../../steps/http/spec.js";
 import { TemplateError, placeholders, type TemplateRoot } from "../../steps/template.js";
+import { durationProblems } from "./duration-problems.js";
 import { ParallelStepSchema, SagaDocumentSchema, StepSchemas } from "./schema.js";
 
 const KINDS = Object.keys(StepSchemas) as (keyof typeof StepSchemas)[];
@@ -116,6 +117,9 @@ export function definitionIssues(doc: unknown, options: ValidateOptions): Defini
   );
   if (!Array.isArray(doc.steps) || steps.length === 0)
     add(["$.steps: a saga needs at least one step"]);
+  problems.push(
+    ...durationProblems(doc, "$").map((p) => fromText(p, ErrorCodes.DURATION_TOO_LONG)),
+  );
 
   const seen = new Set<string>();
   const earlier = new Set<string>();
@@ -238,6 +242,9 @@ function leafProblems(
       (p) =>
         !(kind === "http" && p.startsWith(`${path}.compensation:`) && !("compensation" in step)),
     ),
+  );
+  problems.push(
+    ...durationProblems(step, path).map((p) => fromText(p, ErrorCodes.DURATION_TOO_LONG)),
   );
   const name = typeof step.name === "string" ? step.name : "";
   const rootsOf = (extra: TemplateRoot[]): TemplateRoot[] => ["input", "results", "saga", ...extra];

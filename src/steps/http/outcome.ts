@@ -1,5 +1,12 @@
-import { SagaError, TerminalError } from "../../core/errors.js";
-import type { Json, JsonObject } from "../../core/json.js";
+import { ErrorCodes, SagaError, TerminalError, jsonProblemCode } from "../../core/errors.js";
+import {
+  parseJson,
+  storableText,
+  stringProblem,
+  type Json,
+  type JsonObject,
+} from "../../core/json.js";
+import { MAX_RETRY_AFTER_MS } from "../../core/retry.js";
 import { render } from "../template.js";
 import { HttpErrorCodes } from "./errors.js";
 import type { HttpResponse } from "./http-client.js";
@@ -14,23 +21,47 @@ const BODY_IN_ERRORS = 2_000;
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Capped: "Retry-After: 99999999999999999999" or a date in year 275760 is the server's word,
+  // not a reason to park a saga (or overflow a timer).
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
   const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
 }
 
 const isJsonType = (contentType: string | undefined): boolean =>
   contentType !== undefined && /^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim());
 
-/** The body as JSON when the response says it is JSON, else the text (null when empty). */
-export function decodeBody(response: HttpResponse): { ok: true; body: Json } | { ok: false } {
+/**
+ * The body as JSON when the response says it is JSON, else the text (null when empty). The
+ * answer is untrusted: nesting deeper than 64 levels, NUL characters, lone surrogates and numbers
+ * out of range are refused (`code` says which) before anything walks or stores it.
+ */
+export function decodeBody(
+  response: HttpResponse,
+): { ok: true; body: Json } | { ok: false; code: string; problem: string } {
   if (response.text === "") return { ok: true, body: null };
-  if (!isJsonType(response.headers["content-type"])) return { ok: true, body: response.text };
-  try {
-    return { ok: true, body: JSON.parse(response.text) as Json };
-  } catch {
-    return { ok: false };
+  if (!isJsonType(response.headers["content-type"])) {
+    const problem = stringProblem(response.text);
+    return problem === null
+      ? { ok: true, body: response.text }
+      : { ok: false, code: ErrorCodes.JSON_BAD_STRING, problem: `a text body with a ${problem}` };
   }
+  const checked = parseJson(response.text);
+  if (checked.ok) return { ok: true, body: checked.value };
+  const problem =
+    checked.kind === "not_json"
+      ? "a body that is not the JSON it claims to be"
+      : `a JSON body refused at ${checked.path.slice(0, 200)}: ${checked.problem}`;
+  return {
+    ok: false,
+    code: jsonProblemCode(checked.kind, HttpErrorCodes.HTTP_INVALID_RESPONSE),
+    problem,
+  };
+}
+
+/** The start of a body, for an error: cut, and made storable (no NUL, no lone surrogate). */
+function shownBody(text: string): string {
+  return storableText(text.slice(0, BODY_IN_ERRORS));
 }
 
 /**
@@ -48,15 +79,15 @@ export function interpretResponse(
   if (matchesStatus(spec.success_statuses ?? ["2xx"], status)) {
     const decoded = decodeBody(response);
     if (!decoded.ok)
-      throw new TerminalError(`${where} with a body that is not the JSON it claims to be`, {
-        code: HttpErrorCodes.HTTP_INVALID_RESPONSE,
-        details: { status, body: response.text.slice(0, BODY_IN_ERRORS) },
+      throw new TerminalError(`${where} with ${decoded.problem}`, {
+        code: decoded.code,
+        details: { status, body: shownBody(response.text) },
       });
     const mapped = { status, headers: response.headers, body: decoded.body };
     return render(spec.result ?? "{{response.body}}", { ...context, response: mapped });
   }
 
-  const details: JsonObject = { status, body: response.text.slice(0, BODY_IN_ERRORS) };
+  const details: JsonObject = { status, body: shownBody(response.text) };
   const retryAfterMs = parseRetryAfter(response.headers["retry-after"], nowMs);
   const code =
     status >= 500 && status <= 599

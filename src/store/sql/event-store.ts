@@ -110,3 +110,10 @@ WITH src AS (
   RETURNING 1
 )
 SELECT count(*)::int AS count FROM ob`;
+
+/** How many of a stream's events a replay from $3 would write, counting at most $4 of them. */
+export const COUNT_REPLAY = `
+SELECT count(*)::int AS count FROM (
+  SELECT 1 FROM event_store WHERE tenant_id = $1 AND stream_id = $2 AND stream_version >= $3
+  LIMIT $4
+) AS capped`;
