@@ -16,6 +16,7 @@ import { healthRoutes, type HealthInfo } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { openStreams } from "./routes/saga-stream.js";
 import { sagaRoutes } from "./routes/sagas.js";
+import { seedAliasRoutes } from "./routes/seed-aliases.js";
 import { definitionRoutes } from "./routes/definitions.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
@@ -140,6 +141,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
   });
 
+  seedAliasRoutes(app); // the seeds' paths, as aliases of the routes registered below
   await app.register(rateLimit, {
     hook: "preHandler",
     max: config.rateLimitPerMinute,
