@@ -21,6 +21,7 @@ NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
 [[ -f "$NPM_DIR/package.json" ]] || die "cannot find npm's folder (looked in $NPM_DIR)"
 
 ROOT="$WORK/rootfs"
+EXTRA_ENV=()
 if [[ ! -x "$ROOT/bin/sh" ]]; then
   rm -rf "$ROOT"; mkdir -p "$ROOT"
   echo "base-image: debootstrap bookworm (minbase) into $ROOT"
@@ -40,6 +41,7 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
   mkdir -p "$ROOT/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
   chroot "$ROOT" update-ca-certificates >/dev/null
+  EXTRA_ENV=(-c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
 fi
 chroot "$ROOT" /usr/local/bin/node --version >/dev/null || die "node does not run inside the rootfs"
 # What the slim image leaves out: apt lists, docs, caches.
@@ -49,5 +51,5 @@ echo "base-image: importing as $TAG"
 tar -C "$ROOT" -c . | "$DOCKER" import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   -c "ENV NODE_VERSION=${NODE_VERSION#v}" \
-  -c 'CMD ["node"]' - "$TAG" >/dev/null
+  -c 'CMD ["node"]' "${EXTRA_ENV[@]}" - "$TAG" >/dev/null
 "$DOCKER" image ls "$TAG"
