@@ -106,9 +106,16 @@ export function translateSeedEnv(env: Env): SeedEnvResult {
     out.LOG_LEVEL = LOG_LEVELS[level.toLowerCase()];
     notes.push(`LOG_LEVEL=${level} honoured as LOG_LEVEL=${out.LOG_LEVEL}`);
   }
-  const debug = flag("DEBUG");
-  if (debug === true) refusals.push("DEBUG=true is not supported: use LOG_LEVEL=debug");
-  delete out.DEBUG;
+  // DEBUG=True/False is the seeds' (Django's); other values (DEBUG=express:*) belong to the
+  // `debug` module and are left alone.
+  const debug = get("DEBUG")?.toLowerCase() ?? null;
+  if (debug !== null && ["true", "1", "yes", "on"].includes(debug)) {
+    delete out.DEBUG;
+    refusals.push("DEBUG=true is not supported: use LOG_LEVEL=debug");
+  } else if (debug !== null && ["false", "0", "no", "off"].includes(debug)) {
+    delete out.DEBUG;
+    notes.push("DEBUG=false honoured: no debug output (LOG_LEVEL sets the level)");
+  }
 
   // PostgreSQL from DB_* parts.
   const dbParts = ["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"].filter(

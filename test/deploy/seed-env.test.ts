@@ -203,6 +203,7 @@ describe("seed variables", () => {
     );
     expect(() => loadConfig({ CLUSTER_ENABLED: "true" })).toThrow(/needs PostgreSQL/);
     expect(() => loadConfig({ DEBUG: "True" })).toThrow(/LOG_LEVEL=debug/);
+    expect(loadConfig({ DEBUG: "express:*" }).logLevel).toBe("info"); // the debug module's
     expect(() => loadConfig({ CLUSTER_ENABLED: "maybe" })).toThrow(/true or false/);
   });
 
