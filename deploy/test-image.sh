@@ -9,7 +9,7 @@
 # Uses its own database (saga_image_test, dropped and made anew) and Redis database index 7 of
 # the local server (never flushed: streams are named per run). Containers use the host network.
 # Where no image registry is reachable, make the base image first: deploy/base-image.sh.
-# To run an engine in a sandbox without one: dockerd --iptables=false --bridge=none --storage-driver=vfs
+# To run an engine in a sandbox without one: dockerd --iptables=false --bridge=none --storage-driver=overlay2 (vfs where overlay mounts fail)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +36,9 @@ cleanup() {
 trap cleanup EXIT
 
 "$DOCKER" info >/dev/null 2>&1 || die "no Docker engine answers ($DOCKER info); start one, e.g.:
-  dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs &"
+  dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 &"
 psql "$PG/postgres" -tAc 'SELECT 1' >/dev/null || die "PostgreSQL does not answer at $PG"
-redis-cli -u "$REDIS_URL" ping | grep -q PONG || die "Redis does not answer at $REDIS_URL"
+[[ "$(redis-cli -u "$REDIS_URL" ping)" == PONG ]] || die "Redis does not answer at $REDIS_URL"
 
 BASE="$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile)"
 if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
@@ -55,8 +55,8 @@ size=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE")
 base_size=$("$DOCKER" image inspect -f '{{.Size}}' "$BASE")
 log "built in $(( $(date +%s) - started )) s: $((size / 1000000)) MB ($(( (size - base_size) / 1000000 )) MB over $BASE)"
 [[ "$("$DOCKER" image inspect -f '{{.Config.User}}' "$IMAGE")" == node ]] || die "the image does not run as user node"
-"$DOCKER" image inspect -f '{{json .Config.Healthcheck}}' "$IMAGE" | grep -q healthcheck.mjs || die "no HEALTHCHECK"
-"$DOCKER" image inspect -f '{{index .Config.Labels "org.opencontainers.image.title"}}' "$IMAGE" | grep -q saga-orchestrator || die "no OCI labels"
+[[ "$("$DOCKER" image inspect -f '{{json .Config.Healthcheck}}' "$IMAGE")" == *healthcheck.mjs* ]] || die "no HEALTHCHECK"
+[[ "$("$DOCKER" image inspect -f '{{index .Config.Labels "org.opencontainers.image.title"}}' "$IMAGE")" == saga-orchestrator ]] || die "no OCI labels"
 
 if command -v docker-compose >/dev/null || "$DOCKER" compose version >/dev/null 2>&1; then
   compose() { if "$DOCKER" compose version >/dev/null 2>&1; then "$DOCKER" compose "$@"; else docker-compose "$@"; fi; }
@@ -104,9 +104,9 @@ run() { # name, extra args…
 }
 
 log "saga migrate"
-"$DOCKER" run --rm --network=host -v "$WORK/secrets:/run/secrets:ro" \
-  -e DATABASE_URL_FILE=/run/secrets/database_url "$IMAGE" migrate | grep -q "migrated PostgreSQL" \
-  || die "saga migrate failed"
+out="$("$DOCKER" run --rm --network=host -v "$WORK/secrets:/run/secrets:ro" \
+  -e DATABASE_URL_FILE=/run/secrets/database_url "$IMAGE" migrate 2>&1)" || die "saga migrate failed: $out"
+[[ "$out" == *"migrated PostgreSQL"* ]] || die "saga migrate said: $out"
 
 log "saga serve (port $API_PORT) and saga worker (probes on $WORKER_PORT)"
 run "$API" "$IMAGE"
@@ -118,11 +118,11 @@ wait_http() { # url, what
 }
 wait_http "http://127.0.0.1:$API_PORT/health/ready" "the API"
 wait_http "http://127.0.0.1:$WORKER_PORT/health/ready" "the worker"
-"$DOCKER" logs "$API" 2>&1 | grep -q '"store: PostgreSQL at 127.0.0.1:5432/saga_image_test"' \
+logs="$("$DOCKER" logs "$API" 2>&1)"
+[[ "$logs" == *'"store: PostgreSQL at 127.0.0.1:5432/saga_image_test"'* ]] \
   || die "the API's start-up log does not name its store"
-"$DOCKER" logs "$API" 2>&1 | grep -q '"bus: Redis Streams at 127.0.0.1:6379/7"' \
-  || die "the API's start-up log does not name its bus"
-curl -sf "http://127.0.0.1:$WORKER_PORT/metrics" | grep -q saga_started_total || die "worker /metrics"
+[[ "$logs" == *'"bus: Redis Streams at 127.0.0.1:6379/7"'* ]] || die "the API's start-up log does not name its bus"
+[[ "$(curl -sf "http://127.0.0.1:$WORKER_PORT/metrics")" == *saga_started_total* ]] || die "worker /metrics"
 
 [[ "$("$DOCKER" exec "$API" id -u)" != 0 ]] || die "the API runs as root"
 [[ "$("$DOCKER" exec "$API" cat /proc/1/comm)" == tini ]] || die "PID 1 is not tini"
@@ -143,7 +143,7 @@ grep -q ' 0 failed' "$WORK/smoke.log" || die "the smoke test failed"
 log "SIGTERM drain: stop the worker, start a slow saga on the API, stop the API mid-step"
 "$DOCKER" stop -t 60 "$WORKER" >/dev/null
 [[ "$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$WORKER")" == 0 ]] || die "the worker did not exit 0"
-"$DOCKER" logs "$WORKER" 2>&1 | grep -q "saga worker drained and stopped" || die "the worker did not drain"
+[[ "$("$DOCKER" logs "$WORKER" 2>&1)" == *"saga worker drained and stopped"* ]] || die "the worker did not drain"
 saga=$(curl -sf -H "X-API-Key: $API_KEY" -H 'content-type: application/json' \
   -d '{"saga_type":"demo_order","input":{"order_id":"drain","step_ms":6000}}' \
   "http://127.0.0.1:$API_PORT/sagas/start" | grep -o '"saga_id":"[^"]*"' | cut -d'"' -f4)
@@ -157,7 +157,7 @@ stop_started=$(date +%s)
 "$DOCKER" stop -t 60 "$API" >/dev/null
 took=$(( $(date +%s) - stop_started ))
 code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$API")
-"$DOCKER" logs "$API" 2>&1 | grep -q "received SIGTERM" || die "the API did not see SIGTERM"
+[[ "$("$DOCKER" logs "$API" 2>&1)" == *"received SIGTERM"* ]] || die "the API did not see SIGTERM"
 [[ "$code" == 0 ]] || die "the API exited $code after SIGTERM"
 completed=$(q "SELECT count(*) FROM saga_events WHERE saga_id='$saga' AND type='StepCompleted'")
 failed=$(q "SELECT count(*) FROM saga_events WHERE saga_id='$saga' AND type IN ('StepFailed','SagaCompensationStarted','SagaFailed')")

@@ -14,12 +14,7 @@ const ctx = useService({
   API_KEYS: `${VIEWER}=default:viewer,${OTHER}=acme:admin`,
 });
 
-const inject = (
-  method: "GET" | "POST",
-  url: string,
-  key: string | null,
-  payload?: unknown,
-): ReturnType<ReturnType<typeof useService>["service"]["app"]["inject"]> =>
+const inject = (method: "GET" | "POST", url: string, key: string | null, payload?: unknown) =>
   ctx.service.app.inject({
     method,
     url,
