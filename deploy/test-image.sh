@@ -84,7 +84,7 @@ printf '%s' "$DATABASE_URL" > "$WORK/secrets/database_url"
 chmod 644 "$WORK/secrets/"*
 
 log "simulator of the downstream services on 127.0.0.1:$SIM_PORT"
-npx tsx scripts/simulator.ts --port "$SIM_PORT" --airtable-token "$AIRTABLE_TOKEN" > "$WORK/sim.log" 2>&1 &
+node --import tsx scripts/simulator.ts --port "$SIM_PORT" --airtable-token "$AIRTABLE_TOKEN" > "$WORK/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 120); do grep -q USER_SERVICE_URL "$WORK/sim.log" && break; sleep 0.5; done
 grep -q USER_SERVICE_URL "$WORK/sim.log" || die "the simulator did not start: $(cat "$WORK/sim.log")"
