@@ -90,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
     return encodeURIComponent(rest[0]!);
   };
 
+  if (values.port !== undefined && command !== "worker")
+    throw new CliError("--port is an option of saga worker (saga serve listens on PORT)", 2);
   switch (command) {
     case "serve":
       return serve();

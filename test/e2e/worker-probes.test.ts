@@ -7,6 +7,7 @@ import {
   childEnv,
   freePort,
   killAllChildren,
+  runCli,
   spawnSaga,
   type Spawned,
 } from "./support/processes.js";
@@ -185,5 +186,33 @@ describe("saga worker: probes, metrics, drain", () => {
     expect(events).toContain("StepCompleted");
     expect(events).not.toContain("StepFailed");
     expect(events).not.toContain("SagaCompensationStarted");
+  });
+});
+
+describe("start-up refusals on the command line", () => {
+  it("a bad worker port, or --port on serve, is one line and exit 2", async () => {
+    const bad = await runCli(["worker", "--port", "eighty"], {
+      env: { DATABASE_URL: database.url },
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.errorLines).toEqual([
+      'saga: --port must be a port number from 0 to 65535 (got "eighty")',
+    ]);
+    const serve = await runCli(["serve", "--port", "9000"]);
+    expect(serve.code).toBe(2);
+    expect(serve.errorLines).toEqual([
+      "saga: --port is an option of saga worker (saga serve listens on PORT)",
+    ]);
+  });
+
+  it("refused seed variables stop start-up with one line each, naming what to use", async () => {
+    const refused = await runCli(["serve"], {
+      env: { SECRET_KEY: "django-secret", KAFKA_BOOTSTRAP_SERVERS: "kafka:9092" },
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.errorLines).toHaveLength(2);
+    for (const line of refused.errorLines) expect(line).toMatch(/^saga: invalid configuration: /);
+    expect(refused.stderr).toMatch(/SECRET_KEY is not supported: set JWT_SECRET/);
+    expect(refused.stderr).toMatch(/KAFKA_BOOTSTRAP_SERVERS is not supported: .*REDIS_URL/);
   });
 });
