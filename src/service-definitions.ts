@@ -24,7 +24,12 @@ export function sagaDefaults(config: ServiceConfig): SagaDefaults {
     ...(config.sagaStepTimeoutSeconds
       ? { stepTimeoutMs: config.sagaStepTimeoutSeconds * 1000 }
       : {}),
-    retry: { maxAttempts: config.sagaRetryAttempts },
+    retry: {
+      maxAttempts: config.sagaRetryAttempts,
+      ...(config.sagaRetryDelaySeconds
+        ? { initialDelayMs: config.sagaRetryDelaySeconds * 1000 }
+        : {}),
+    },
   };
 }
 

@@ -50,7 +50,10 @@ export async function createService(
   const store =
     options.store ??
     (config.databaseUrl
-      ? new PostgresStore({ connectionString: config.databaseUrl })
+      ? new PostgresStore({
+          connectionString: config.databaseUrl,
+          ...(config.databasePoolSize ? { poolSize: config.databasePoolSize } : {}),
+        })
       : await PgliteStore.open({ dataDir: config.dataDir }));
   const orchestrator = await createOrchestrator({
     sagas,

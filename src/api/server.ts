@@ -20,6 +20,7 @@ import { CORRELATION_ID_MAX, isCorrelationId } from "./correlation-id.js";
 import { StartQuota } from "./start-quota.js";
 import { StreamHub } from "./stream-hub.js";
 import { sagaRoutes } from "./routes/sagas.js";
+import { seedAliasRoutes } from "./routes/seed-aliases.js";
 import { definitionRoutes } from "./routes/definitions.js";
 import { secretRoutes } from "./routes/secrets.js";
 import type { TenantSecrets } from "../steps/secrets/tenant-secrets.js";
@@ -169,6 +170,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
   });
 
+  seedAliasRoutes(app); // the seeds' paths, as aliases of the routes registered below
   await app.register(rateLimit, {
     hook: "preHandler",
     max: config.rateLimitPerMinute,

@@ -3,25 +3,31 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
+import { buildWorkerProbeServer } from "../api/worker-probes.js";
+import { describeBackends } from "../config/backends.js";
 import { loadConfig, ConfigError } from "../config/config.js";
+import { EnvFileError, readServiceEnv } from "../config/env-file.js";
+import { translateSeedEnv } from "../config/seed-env.js";
 import { createOrchestrator } from "../create-orchestrator.js";
 import { demoOrderSaga } from "../definitions/demo-order.js";
 import type { SagaDefinition } from "../engine/definition.js";
-import { createService } from "../service.js";
+import { createService, VERSION } from "../service.js";
 import { sagaDefaults, setupDefinitions } from "../service-definitions.js";
 import { startServiceEvents } from "../service-events.js";
 import { PgliteStore } from "../store/pglite-store.js";
 import { PostgresStore } from "../store/postgres-store.js";
 import { createLogger } from "../telemetry/logger.js";
+import { SagaMetrics } from "../telemetry/metrics.js";
 import { CliError, request, type ClientOptions } from "./client.js";
 import { secretsCommand } from "./secrets.js";
 import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
 
 const USAGE = `usage: saga <command> [options]
 
-Service (configured by environment variables, see README):
+Service (configured by environment variables and ./.env, see .env.example):
   serve                          run the HTTP API and a worker (PORT, default 8008)
-  worker                         run a worker without HTTP (scale-out on a shared PostgreSQL)
+  worker [--port N]              run a worker (scale-out on a shared PostgreSQL); probes and
+                                 /metrics on WORKER_PORT (default 8009)
   migrate                        apply database migrations and exit
 
 Client (talks to a running service):
@@ -55,6 +61,7 @@ const options = {
   cursor: { type: "string" },
   attr: { type: "string", multiple: true },
   "from-file": { type: "string" },
+  port: { type: "string" },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -87,11 +94,13 @@ async function main(argv: string[]): Promise<number> {
     return encodeURIComponent(rest[0]!);
   };
 
+  if (values.port !== undefined && command !== "worker")
+    throw new CliError("--port is an option of saga worker (saga serve listens on PORT)", 2);
   switch (command) {
     case "serve":
       return serve();
     case "worker":
-      return worker();
+      return worker(values.port);
     case "migrate":
       return migrateOnly();
     case "start": {
@@ -245,14 +254,35 @@ function serviceSagas(config: ReturnType<typeof loadConfig>): SagaDefinition<nev
   return [demoOrderSaga(sagaDefaults(config))];
 }
 
+/** The configuration from the environment and ./.env; seed variable names are translated. */
+function serviceConfig(): {
+  config: ReturnType<typeof loadConfig>;
+  startupNotes: (log: (message: string) => void) => void;
+} {
+  const { env, envFile } = readServiceEnv(process.env);
+  const config = loadConfig(env);
+  return {
+    config,
+    startupNotes: (log) => {
+      if (envFile) log(`configuration: read ${envFile} (the environment wins over it)`);
+      for (const note of translateSeedEnv(env).notes) log(`configuration: ${note}`);
+      const { store, bus } = describeBackends(config);
+      log(`store: ${store}`);
+      log(`bus: ${bus}`);
+    },
+  };
+}
+
 async function serve(): Promise<number> {
-  const config = loadConfig();
+  const { config, startupNotes } = serviceConfig();
   const service = await createService(config, { sagas: serviceSagas(config) });
+  startupNotes((message) => service.app.log.info(message));
   const address = await service.app.listen({ port: config.port, host: config.host });
   service.app.log.info(
     {
       address,
       store: config.databaseUrl ? "postgres" : `pglite ${config.dataDir}`,
+      bus: config.redisUrl ? "redis" : "in-process",
       docs: `${address}/docs`,
     },
     `saga-orchestrator listening on ${address} (API docs: ${address}/docs)`,
@@ -260,8 +290,16 @@ async function serve(): Promise<number> {
   return untilSignal(() => service.close());
 }
 
-async function worker(): Promise<number> {
-  const config = loadConfig();
+async function worker(portOption: string | undefined): Promise<number> {
+  const { config, startupNotes } = serviceConfig();
+  const rawPort = portOption ?? process.env.WORKER_PORT ?? "8009";
+  const probePort = Number(rawPort);
+  if (!/^\d{1,5}$/.test(rawPort.trim()) || probePort > 65535) {
+    throw new CliError(
+      `${portOption === undefined ? "WORKER_PORT" : "--port"} must be a port number from 0 to 65535 (got ${JSON.stringify(rawPort)})`,
+      2,
+    );
+  }
   if (!config.databaseUrl) {
     throw new CliError(
       "saga worker needs DATABASE_URL: workers share a PostgreSQL (embedded PGlite belongs to one process)",
@@ -269,7 +307,11 @@ async function worker(): Promise<number> {
     );
   }
   const logger = createLogger(config.logLevel);
-  const store = new PostgresStore({ connectionString: config.databaseUrl });
+  const store = new PostgresStore({
+    connectionString: config.databaseUrl,
+    ...(config.databasePoolSize ? { poolSize: config.databasePoolSize } : {}),
+  });
+  startupNotes((message) => logger.info(message));
   const orchestrator = await createOrchestrator({
     sagas: serviceSagas(config),
     store,
@@ -287,20 +329,41 @@ async function worker(): Promise<number> {
   const events = config.redisUrl
     ? await startServiceEvents({ config, store, orchestrator, logger })
     : null;
+  const metrics = new SagaMetrics(() => orchestrator.countActive());
+  orchestrator.onCommitted(metrics.listener);
+  const probes = await buildWorkerProbeServer({
+    orchestrator,
+    metrics,
+    metricsToken: config.metricsToken,
+    health: {
+      storeKind: "postgres",
+      version: VERSION,
+      ...(events ? { components: () => events.components() } : {}),
+    },
+  });
+  const probeAddress = await probes.listen({ port: probePort, host: config.host });
   logger.info(
-    { workerId: orchestrator.workerId, bus: config.redisUrl ? "redis" : "none" },
-    "saga worker running",
+    {
+      workerId: orchestrator.workerId,
+      bus: config.redisUrl ? "redis" : "none",
+      probes: probeAddress,
+    },
+    `saga worker running (probes and metrics on ${probeAddress})`,
   );
   return untilSignal(async () => {
     definitions.stop();
     await events?.stop();
+    // Readiness answers 503 from here on; the probe server closes once the sagas have drained.
+    orchestrator.beginDrain();
     await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
     await events?.closeBus();
+    await probes.close();
+    logger.info("saga worker drained and stopped");
   });
 }
 
 async function migrateOnly(): Promise<number> {
-  const config = loadConfig();
+  const { config } = serviceConfig();
   const store = config.databaseUrl
     ? new PostgresStore({ connectionString: config.databaseUrl })
     : await PgliteStore.open({ dataDir: config.dataDir });
@@ -351,8 +414,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`saga: ${error.message}\n`);
       process.exit(error.exitCode);
     }
-    if (error instanceof ConfigError) {
-      process.stderr.write(`saga: invalid configuration: ${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof EnvFileError) {
+      for (const line of error.message.split("\n"))
+        process.stderr.write(`saga: invalid configuration: ${line}\n`);
       process.exit(2);
     }
     process.stderr.write(`saga: ${(error as Error).message ?? String(error)}\n`);

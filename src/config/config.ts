@@ -8,6 +8,8 @@ import {
   type AuthConfig,
 } from "./api-config.js";
 
+import { seedCompatibleEnv } from "./seed-env.js";
+
 export { ConfigError, Roles, type Role } from "./api-config.js";
 
 /**
@@ -27,6 +29,10 @@ export interface ServiceConfig extends AuthConfig {
   sagaTimeoutSeconds: number | null;
   sagaRetryAttempts: number;
   sagaStepTimeoutSeconds: number | null;
+  /** First retry delay of the service's sagas (SAGA_RETRY_DELAY_SECONDS); null = engine default. */
+  sagaRetryDelaySeconds: number | null;
+  /** Most PostgreSQL connections one process opens (DATABASE_POOL_SIZE); null = store default. */
+  databasePoolSize: number | null;
   leaseSeconds: number;
   workerConcurrency: number;
   rateLimitPerMinute: number;
@@ -85,6 +91,8 @@ const KNOWN = new Set([
   "SAGA_TIMEOUT_SECONDS",
   "SAGA_RETRY_ATTEMPTS",
   "SAGA_STEP_TIMEOUT_SECONDS",
+  "SAGA_RETRY_DELAY_SECONDS",
+  "DATABASE_POOL_SIZE",
   "SAGA_LEASE_SECONDS",
   "SAGA_WORKER_CONCURRENCY",
   "SAGA_RATE_LIMIT_PER_MINUTE",
@@ -102,7 +110,8 @@ const KNOWN = new Set([
 ]);
 
 /** Reads and validates the configuration; throws `ConfigError` naming the first bad variable. */
-export function loadConfig(env: Env = process.env): ServiceConfig {
+export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
+  const env = seedCompatibleEnv(rawEnv, (message) => new ConfigError(message)); // seed names
   for (const name of Object.keys(env)) {
     if (name.startsWith("SAGA_") && !KNOWN.has(name) && !/^SERVICE_[A-Z0-9_]+_URL$/.test(name)) {
       throw new ConfigError(
@@ -199,6 +208,9 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     sagaTimeoutSeconds: seconds("SAGA_TIMEOUT_SECONDS", null),
     sagaRetryAttempts: int("SAGA_RETRY_ATTEMPTS", 3, 1, 100),
     sagaStepTimeoutSeconds: seconds("SAGA_STEP_TIMEOUT_SECONDS", null),
+    sagaRetryDelaySeconds: seconds("SAGA_RETRY_DELAY_SECONDS", null),
+    databasePoolSize:
+      str("DATABASE_POOL_SIZE") === null ? null : int("DATABASE_POOL_SIZE", 4, 1, 1000),
     leaseSeconds: seconds("SAGA_LEASE_SECONDS", 30, 3600)!,
     workerConcurrency: int("SAGA_WORKER_CONCURRENCY", 1000, 1, 100_000),
     rateLimitPerMinute: int("SAGA_RATE_LIMIT_PER_MINUTE", 6000, 1, 10_000_000),
