@@ -10,6 +10,9 @@ import type { Orchestrator } from "./engine/orchestrator.js";
 import type { Store } from "./engine/store-port.js";
 import { sqlClientOf } from "./store/sql-client-of.js";
 import { SqlEventStore } from "./store/sql-event-store.js";
+import { sqlStoreReadings } from "./store/sql-observe.js";
+import { BusMetrics } from "./telemetry/bus-metrics.js";
+import type { Registry } from "prom-client";
 
 type Component = { status: "up" | "down"; [key: string]: unknown };
 
@@ -47,14 +50,29 @@ export async function startServiceEvents(options: {
   orchestrator: Orchestrator;
   logger: Logger;
   bus?: EventBus;
+  /** Where the bus, relay and intake metrics go (none when absent). */
+  registry?: Registry;
 }): Promise<ServiceEvents> {
   const { store, orchestrator, logger } = options;
   const bus = options.bus ?? openBus(options.config, logger);
   const client = sqlClientOf(store);
-  const relay = new OutboxRelay({ store, bus, logger });
+  const metrics = options.registry
+    ? new BusMetrics(options.registry, {
+        ...(bus instanceof RedisStreamsBus || bus instanceof InProcessBus
+          ? { bus: () => bus.stats() }
+          : {}),
+        ...(client ? { outbox: sqlStoreReadings(client).outbox } : {}),
+      })
+    : null;
+  const measuredBus = metrics ? metrics.instrumentBus(bus) : bus;
+  const relay = new OutboxRelay({
+    store: metrics ? metrics.instrumentRelay(store) : store,
+    bus: measuredBus,
+    logger,
+  });
   let intake: EventIntake;
   try {
-    intake = await EventIntake.start({ bus, store, orchestrator, logger });
+    intake = await EventIntake.start({ bus: measuredBus, store, orchestrator, logger });
   } catch (error) {
     if (!options.bus) await bus.close().catch(() => undefined);
     throw error;

@@ -12,6 +12,9 @@ import { startServiceEvents, type ServiceEvents } from "./service-events.js";
 import { PgliteStore } from "./store/pglite-store.js";
 import { PostgresStore } from "./store/postgres-store.js";
 import { SagaMetrics } from "./telemetry/metrics.js";
+import { StoreMetrics } from "./telemetry/store-metrics.js";
+import { sqlClientOf } from "./store/sql-client-of.js";
+import { sqlStoreReadings } from "./store/sql-observe.js";
 import { createLogger } from "./telemetry/logger.js";
 
 export interface Service {
@@ -48,9 +51,15 @@ export async function createService(
     (config.databaseUrl
       ? new PostgresStore({ connectionString: config.databaseUrl })
       : await PgliteStore.open({ dataDir: config.dataDir }));
+  const metrics = new SagaMetrics(() => store.countActive());
+  const sql = sqlClientOf(store);
+  const storeMetrics = new StoreMetrics(metrics.registry, {
+    ...(store instanceof PostgresStore ? { pool: () => store.poolStats() } : {}),
+    ...(sql ? { waiting: sqlStoreReadings(sql).countWaiting } : {}),
+  });
   const orchestrator = await createOrchestrator({
     sagas,
-    store,
+    store: storeMetrics.instrument(store),
     closeStore: !options.store,
     outbox: true,
     leaseMs: config.leaseSeconds * 1000,
@@ -77,13 +86,13 @@ export async function createService(
     store,
     orchestrator,
     logger,
+    registry: metrics.registry,
     ...(options.bus ? { bus: options.bus } : {}),
   }).catch(async (error: unknown) => {
     definitions.stop();
     await orchestrator.close({ graceMs: 0 });
     throw error;
   });
-  const metrics = new SagaMetrics(() => orchestrator.countActive());
   orchestrator.onCommitted(metrics.listener);
   const app = await buildServer({
     orchestrator,

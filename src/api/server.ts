@@ -14,6 +14,7 @@ import { HttpError, errorBody, installErrorHandlers } from "./http-errors.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type HealthInfo } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { installHttpMetrics } from "./http-metrics-hook.js";
 import { openStreams } from "./routes/saga-stream.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { definitionRoutes } from "./routes/definitions.js";
@@ -154,6 +155,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     for (const end of [...openStreams]) end();
     done();
   });
+  installHttpMetrics(app, deps.metrics);
   healthRoutes(app, deps.orchestrator, deps.health);
   metricsRoutes(app, deps.metrics);
   sagaRoutes(app, deps.orchestrator);

@@ -10,6 +10,8 @@ import type {
 import { type Logger, silentLogger } from "../engine/logger.js";
 import { BusErrorCodes, busError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
+import type { BusStats } from "./bus-stats.js";
+import { readBusStats } from "./redis-bus-stats.js";
 import { encodeMessage } from "./message-codec.js";
 import {
   assertExecOk,
@@ -173,6 +175,16 @@ export class RedisStreamsBus implements EventBus {
       return await readDeadLetters(this.command, this.keys.deadLetterStream, count);
     } catch (error) {
       throw this.unavailable("readDeadLetters", error);
+    }
+  }
+
+  /** Dead letters kept, and per consumer group the pending and not yet delivered entries. */
+  async stats(): Promise<BusStats> {
+    this.assertOpen();
+    try {
+      return await readBusStats(this.command, this.keys);
+    } catch (error) {
+      throw this.unavailable("stats", error);
     }
   }
 

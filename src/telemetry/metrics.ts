@@ -21,9 +21,16 @@ export class SagaMetrics {
     labelNames: ["saga_type"],
     registers: [this.registry],
   });
+  /** Only `saga_type`, so that `saga_failed_total / saga_started_total` matches series. */
   readonly failed = new Counter({
     name: "saga_failed_total",
-    help: "Sagas whose forward path did not complete (reason: step_failed, cancelled, timed_out, paused).",
+    help: "Sagas whose forward path did not complete (reasons: saga_failed_by_reason_total).",
+    labelNames: ["saga_type"],
+    registers: [this.registry],
+  });
+  readonly failedByReason = new Counter({
+    name: "saga_failed_by_reason_total",
+    help: "saga_failed_total by reason (step_failed, cancelled, timed_out, paused).",
     labelNames: ["saga_type", "reason"],
     registers: [this.registry],
   });
@@ -66,11 +73,19 @@ export class SagaMetrics {
     registers: [this.registry],
   });
 
-  constructor(countActive: () => Promise<{ name: string; count: number }[]>) {
+  /**
+   * `countActive` reads the store: every process reports the same fleet-wide count, so aggregate
+   * `saga_running_current` with `max`, never `sum`, across instances. `defaultMetrics: false`
+   * leaves out prom-client's process metrics (a registry of your own usually has them already).
+   */
+  constructor(
+    countActive: () => Promise<{ name: string; count: number }[]>,
+    options: { defaultMetrics?: boolean } = {},
+  ) {
     const registry = this.registry;
     new Gauge({
       name: "saga_running_current",
-      help: "Sagas running or compensating now (read from the store at scrape time, all instances).",
+      help: "Sagas running or compensating now, fleet-wide (read from the store at scrape time: the same on every instance, aggregate with max).",
       labelNames: ["saga_type"],
       registers: [registry],
       async collect() {
@@ -78,7 +93,7 @@ export class SagaMetrics {
         for (const { name, count } of await countActive()) this.set({ saga_type: name }, count);
       },
     });
-    collectDefaultMetrics({ register: registry });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   }
 
   /** The commit listener that feeds these metrics. */
@@ -113,7 +128,8 @@ export class SagaMetrics {
         this.compensations.inc({ saga_type, step_name: e.step, outcome: "failure" });
         break;
       case "SagaCompensationStarted":
-        this.failed.inc({ saga_type, reason: e.reason });
+        this.failed.inc({ saga_type });
+        this.failedByReason.inc({ saga_type, reason: e.reason });
         break;
       case "SagaCompleted":
         this.completed.inc({ saga_type });
@@ -124,7 +140,10 @@ export class SagaMetrics {
         this.duration.observe({ saga_type, status: "compensated" }, seconds(state.startedAt) ?? 0);
         break;
       case "SagaFailed":
-        if (e.phase === "forward") this.failed.inc({ saga_type, reason: "paused" });
+        if (e.phase === "forward") {
+          this.failed.inc({ saga_type });
+          this.failedByReason.inc({ saga_type, reason: "paused" });
+        }
         this.needsAttention.inc({ saga_type, phase: e.phase });
         this.duration.observe({ saga_type, status: "failed" }, seconds(state.startedAt) ?? 0);
         break;
