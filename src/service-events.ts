@@ -1,4 +1,6 @@
 import { InProcessBus } from "./bus/in-process-bus.js";
+import { InProcessDeadLetters } from "./bus/in-process-dead-letters.js";
+import type { DeadLetterAdmin } from "./engine/dead-letter-port.js";
 import { OutboxRelay } from "./bus/outbox-relay.js";
 import { RedisStreamsBus } from "./bus/redis-streams-bus.js";
 import type { ServiceConfig } from "./config/config.js";
@@ -22,6 +24,8 @@ export interface ServiceEvents {
   /** Null when the store is not a SQL store (then there is no Events API). */
   events: EventStore | null;
   relay: OutboxRelay;
+  /** The bus's dead letters for operators (null for a bus of another kind). */
+  deadLetters: DeadLetterAdmin | null;
   /** `/health` components: the bus (ping) and the relay's last failure. */
   components(): Promise<Record<string, Component>>;
   /** Stops taking events (first, before the orchestrator drains), then stops the relay. */
@@ -88,6 +92,12 @@ export async function startServiceEvents(options: {
     bus,
     events: client ? new SqlEventStore(client) : null,
     relay,
+    deadLetters:
+      bus instanceof RedisStreamsBus
+        ? bus.deadLetterAdmin()
+        : bus instanceof InProcessBus
+          ? new InProcessDeadLetters(bus)
+          : null,
     async components() {
       const began = performance.now();
       const relayStatus = relay.status;

@@ -104,6 +104,7 @@ export async function createService(
       components: () => events.components(),
     },
     ...(events.events ? { events: events.events } : {}),
+    ...(events.deadLetters ? { deadLetters: events.deadLetters } : {}),
     definitions: definitions.catalog,
     logger,
   });

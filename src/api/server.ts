@@ -18,6 +18,8 @@ import { installHttpMetrics } from "./http-metrics-hook.js";
 import { openStreams } from "./routes/saga-stream.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { definitionRoutes } from "./routes/definitions.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
+import type { DeadLetterAdmin } from "../engine/dead-letter-port.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
@@ -31,6 +33,8 @@ export interface ServerDeps {
   /** The event store behind the Events API (/events/*); no such routes without it. */
   events?: EventStore;
   logger?: FastifyBaseLogger | false;
+  /** The bus's dead letters: /dead-letters routes (admin; absent: not served). */
+  deadLetters?: DeadLetterAdmin;
 }
 
 declare module "fastify" {
@@ -161,5 +165,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   sagaRoutes(app, deps.orchestrator);
   if (deps.definitions) definitionRoutes(app, deps.definitions);
   if (deps.events) eventRoutes(app, deps.events);
+  if (deps.deadLetters) deadLetterRoutes(app, deps.deadLetters);
   return app;
 }

@@ -12,6 +12,8 @@ import { BusErrorCodes, busError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
 import type { BusStats } from "./bus-stats.js";
 import { readBusStats } from "./redis-bus-stats.js";
+import { RedisDeadLetters } from "./redis-dead-letters.js";
+import type { DeadLetterAdmin } from "../engine/dead-letter-port.js";
 import { encodeMessage } from "./message-codec.js";
 import {
   assertExecOk,
@@ -186,6 +188,11 @@ export class RedisStreamsBus implements EventBus {
     } catch (error) {
       throw this.unavailable("stats", error);
     }
+  }
+
+  /** List, inspect, re-drive and purge the dead letters (one tenant's at a time). */
+  deadLetterAdmin(): DeadLetterAdmin {
+    return new RedisDeadLetters(this.command, this.keys);
   }
 
   /** Stops every subscription (their messages in hand finish first), then quits Redis. */

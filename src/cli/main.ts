@@ -14,6 +14,7 @@ import { PgliteStore } from "../store/pglite-store.js";
 import { PostgresStore } from "../store/postgres-store.js";
 import { createLogger } from "../telemetry/logger.js";
 import { CliError, request, type ClientOptions } from "./client.js";
+import { deadLetterCommand } from "./dead-letters.js";
 import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
 
 const USAGE = `usage: saga <command> [options]
@@ -31,6 +32,8 @@ Client (talks to a running service):
   retry <id>
   definitions apply <file|dir>…  register JSON/YAML saga definitions (admin key)
   definitions list
+  dead-letters list [--after ID] [--limit N]   bus messages given up on (admin key)
+  dead-letters show <id> | redrive <id>… | purge <id>… | purge --all
 
 Client options:
   --url URL        service URL (default $SAGA_URL or http://127.0.0.1:8008)
@@ -51,6 +54,8 @@ const options = {
   limit: { type: "string" },
   cursor: { type: "string" },
   attr: { type: "string", multiple: true },
+  after: { type: "string" },
+  all: { type: "boolean", default: false },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -161,6 +166,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case "definitions":
       return definitions(client, rest, print);
+    case "dead-letters":
+      return deadLetterCommand(
+        client,
+        rest,
+        {
+          all: values.all,
+          ...(values.limit ? { limit: values.limit } : {}),
+          ...(values.after ? { after: values.after } : {}),
+        },
+        print,
+      );
     case "cancel":
     case "retry": {
       const saga = await request<SagaView>(client, "POST", `sagas/${one("saga id")}/${command}`);
