@@ -15,6 +15,8 @@ import { SagaMetrics } from "./telemetry/metrics.js";
 import { StoreMetrics } from "./telemetry/store-metrics.js";
 import { sqlClientOf } from "./store/sql-client-of.js";
 import { sqlStoreReadings } from "./store/sql-observe.js";
+import { SqlAuditLog } from "./store/sql-audit.js";
+import { startRetention } from "./service-retention.js";
 import { createLogger } from "./telemetry/logger.js";
 
 export interface Service {
@@ -94,6 +96,11 @@ export async function createService(
     throw error;
   });
   orchestrator.onCommitted(metrics.listener);
+  const audit = sql ? new SqlAuditLog(sql) : null;
+  const retention =
+    sql && config.retentionDays !== null
+      ? startRetention({ sql, days: config.retentionDays, registry: metrics.registry, logger })
+      : null;
   const app = await buildServer({
     orchestrator,
     config,
@@ -105,6 +112,7 @@ export async function createService(
     },
     ...(events.events ? { events: events.events } : {}),
     ...(events.deadLetters ? { deadLetters: events.deadLetters } : {}),
+    ...(audit ? { audit } : {}),
     definitions: definitions.catalog,
     logger,
   });
@@ -116,6 +124,7 @@ export async function createService(
     close: () =>
       (closed ??= (async () => {
         definitions.stop();
+        retention?.stop();
         await events.stop(); // no event taken in (no saga triggered) once closing started
         // Drain first: no step starts after the signal, even while open streams are being ended.
         orchestrator.beginDrain();

@@ -20,6 +20,9 @@ import { sagaRoutes } from "./routes/sagas.js";
 import { definitionRoutes } from "./routes/definitions.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
 import type { DeadLetterAdmin } from "../engine/dead-letter-port.js";
+import type { AuditLog } from "../engine/audit-port.js";
+import { installAuditHook } from "./audit-hook.js";
+import { auditRoutes } from "./routes/audit.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
@@ -33,6 +36,8 @@ export interface ServerDeps {
   /** The event store behind the Events API (/events/*); no such routes without it. */
   events?: EventStore;
   logger?: FastifyBaseLogger | false;
+  /** The audit trail: audited writes are recorded, GET /audit reads it (absent: neither). */
+  audit?: AuditLog;
   /** The bus's dead letters: /dead-letters routes (admin; absent: not served). */
   deadLetters?: DeadLetterAdmin;
 }
@@ -160,11 +165,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     done();
   });
   installHttpMetrics(app, deps.metrics);
+  if (deps.audit) installAuditHook(app, deps.audit);
   healthRoutes(app, deps.orchestrator, deps.health);
   metricsRoutes(app, deps.metrics);
   sagaRoutes(app, deps.orchestrator);
   if (deps.definitions) definitionRoutes(app, deps.definitions);
   if (deps.events) eventRoutes(app, deps.events);
   if (deps.deadLetters) deadLetterRoutes(app, deps.deadLetters);
+  if (deps.audit) auditRoutes(app, deps.audit);
   return app;
 }

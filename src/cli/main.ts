@@ -14,6 +14,7 @@ import { PgliteStore } from "../store/pglite-store.js";
 import { PostgresStore } from "../store/postgres-store.js";
 import { createLogger } from "../telemetry/logger.js";
 import { CliError, request, type ClientOptions } from "./client.js";
+import { auditCommand } from "./audit.js";
 import { deadLetterCommand } from "./dead-letters.js";
 import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
 
@@ -34,6 +35,8 @@ Client (talks to a running service):
   definitions list
   dead-letters list [--after ID] [--limit N]   bus messages given up on (admin key)
   dead-letters show <id> | redrive <id>… | purge <id>… | purge --all
+  audit [--actor A] [--action X] [--saga ID] [--since ISO] [--until ISO] [--limit N] [--cursor C]
+                                 who did what, newest first (admin key)
 
 Client options:
   --url URL        service URL (default $SAGA_URL or http://127.0.0.1:8008)
@@ -56,6 +59,11 @@ const options = {
   attr: { type: "string", multiple: true },
   after: { type: "string" },
   all: { type: "boolean", default: false },
+  actor: { type: "string" },
+  action: { type: "string" },
+  saga: { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -166,6 +174,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case "definitions":
       return definitions(client, rest, print);
+    case "audit":
+      return auditCommand(
+        client,
+        rest,
+        {
+          ...(values.actor ? { actor: values.actor } : {}),
+          ...(values.action ? { action: values.action } : {}),
+          ...(values.saga ? { saga: values.saga } : {}),
+          ...(values.since ? { since: values.since } : {}),
+          ...(values.until ? { until: values.until } : {}),
+          ...(values.limit ? { limit: values.limit } : {}),
+          ...(values.cursor ? { cursor: values.cursor } : {}),
+        },
+        print,
+      );
     case "dead-letters":
       return deadLetterCommand(
         client,

@@ -32,6 +32,8 @@ export interface ServiceConfig {
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
   shutdownGraceSeconds: number;
+  /** Days to keep the events of finished sagas and audit rows (SAGA_RETENTION_DAYS); null: forever. */
+  retentionDays: number | null;
   /** Base URLs of the services http steps call, by service name (`user`, `airtable`, …). */
   serviceUrls: Record<string, string>;
   /** Extra hosts/CIDRs http steps may reach besides the service URLs (SAGA_HTTP_ALLOWLIST). */
@@ -87,6 +89,7 @@ const KNOWN = new Set([
   "SAGA_RATE_LIMIT_PER_MINUTE",
   "SAGA_BODY_LIMIT_BYTES",
   "SAGA_SHUTDOWN_GRACE_SECONDS",
+  "SAGA_RETENTION_DAYS",
   "SAGA_HTTP_ALLOWLIST",
   "SAGA_SECRETS_FILE",
   "SAGA_DEFINITIONS_DIR",
@@ -218,6 +221,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     rateLimitPerMinute: int("SAGA_RATE_LIMIT_PER_MINUTE", 6000, 1, 10_000_000),
     bodyLimitBytes: int("SAGA_BODY_LIMIT_BYTES", 1_048_576, 1024, 104_857_600),
     shutdownGraceSeconds: seconds("SAGA_SHUTDOWN_GRACE_SECONDS", 10)!,
+    retentionDays:
+      str("SAGA_RETENTION_DAYS") === null ? null : int("SAGA_RETENTION_DAYS", 0, 1, 36_500),
     serviceUrls: serviceUrls(env, url),
     httpAllowlist: (str("SAGA_HTTP_ALLOWLIST") ?? "")
       .split(",")
