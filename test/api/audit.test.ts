@@ -123,6 +123,25 @@ describe("audit trail and retention", () => {
     expect(cli.stdout).toContain(sagaId);
   }, 120_000);
 
+  it("GET /sagas filters by updated_at (ended at, for finished sagas) and created_at ranges", async () => {
+    const before = new Date(Date.now() - 60_000).toISOString();
+    const done = await service.orchestrator.start("quick");
+    await done.result();
+    const ids = async (query: string) => {
+      const page = await call(admin, "GET", `/sagas/?${query}`);
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      return (page.body.items as { saga_id: string }[]).map((i) => i.saga_id);
+    };
+    // Completed in the last minute (the seeds' "failed in the last 24 h", with another status).
+    expect(await ids(`status=completed&updated_after=${before}`)).toContain(done.sagaId);
+    expect(await ids(`status=completed&updated_before=${before}`)).not.toContain(done.sagaId);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    // Running for more than an hour: none here.
+    expect(await ids(`status=running&created_before=${hourAgo}`)).toEqual([]);
+    // A time filter is not mistaken for an attribute filter.
+    expect((await call(admin, "GET", "/sagas/?updated_after=yesterday")).status).toBe(400);
+  });
+
   it("SAGA_RETENTION_DAYS deletes old finished sagas' events and old audit rows, keeps the rest, and counts them", async () => {
     const done = await service.orchestrator.start("quick");
     await done.result();

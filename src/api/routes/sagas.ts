@@ -97,8 +97,17 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
       },
     },
     async (request) => {
-      const { status, saga_type, created_after, created_before, limit, cursor, ...attributes } =
-        request.query;
+      const {
+        status,
+        saga_type,
+        created_after,
+        created_before,
+        updated_after,
+        updated_before,
+        limit,
+        cursor,
+        ...attributes
+      } = request.query;
       const statuses =
         typeof status === "string" ? status.split(",").map((s) => s.trim()) : undefined;
       const unknown = statuses?.filter((s) => !STATUSES.includes(s as SagaStatus)) ?? [];
@@ -118,6 +127,8 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
           : {}),
         ...(typeof created_after === "string" ? { createdAfter: created_after } : {}),
         ...(typeof created_before === "string" ? { createdBefore: created_before } : {}),
+        ...(typeof updated_after === "string" ? { updatedAfter: updated_after } : {}),
+        ...(typeof updated_before === "string" ? { updatedBefore: updated_before } : {}),
         ...(typeof cursor === "string" ? { cursor } : {}),
         attributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, String(v)])),
       });
