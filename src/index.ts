@@ -34,3 +34,4 @@ export type { SagaState, SagaStatus, StepState, StepStatus } from "./core/state.
 export type { RetryPolicy, FailurePolicy } from "./core/plan.js";
 export type { Json, JsonObject } from "./core/json.js";
 export { replay } from "./core/reducer.js";
+export { registerSagaMetrics, type MetricsSource } from "./telemetry/register-metrics.js";

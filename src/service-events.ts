@@ -1,4 +1,6 @@
 import { InProcessBus } from "./bus/in-process-bus.js";
+import { InProcessDeadLetters } from "./bus/in-process-dead-letters.js";
+import type { DeadLetterAdmin } from "./engine/dead-letter-port.js";
 import { OutboxRelay } from "./bus/outbox-relay.js";
 import { RedisStreamsBus } from "./bus/redis-streams-bus.js";
 import type { ServiceConfig } from "./config/config.js";
@@ -10,6 +12,9 @@ import type { Orchestrator } from "./engine/orchestrator.js";
 import type { Store } from "./engine/store-port.js";
 import { sqlClientOf } from "./store/sql-client-of.js";
 import { SqlEventStore } from "./store/sql-event-store.js";
+import { sqlStoreReadings } from "./store/sql-observe.js";
+import { BusMetrics } from "./telemetry/bus-metrics.js";
+import type { Registry } from "prom-client";
 
 type Component = { status: "up" | "down"; [key: string]: unknown };
 
@@ -19,6 +24,8 @@ export interface ServiceEvents {
   /** Null when the store is not a SQL store (then there is no Events API). */
   events: EventStore | null;
   relay: OutboxRelay;
+  /** The bus's dead letters for operators (null for a bus of another kind). */
+  deadLetters: DeadLetterAdmin | null;
   /** `/health` components: the bus (ping) and the relay's last failure. */
   components(): Promise<Record<string, Component>>;
   /** Stops taking events (first, before the orchestrator drains), then stops the relay. */
@@ -47,14 +54,29 @@ export async function startServiceEvents(options: {
   orchestrator: Orchestrator;
   logger: Logger;
   bus?: EventBus;
+  /** Where the bus, relay and intake metrics go (none when absent). */
+  registry?: Registry;
 }): Promise<ServiceEvents> {
   const { store, orchestrator, logger } = options;
   const bus = options.bus ?? openBus(options.config, logger);
   const client = sqlClientOf(store);
-  const relay = new OutboxRelay({ store, bus, logger });
+  const metrics = options.registry
+    ? new BusMetrics(options.registry, {
+        ...(bus instanceof RedisStreamsBus || bus instanceof InProcessBus
+          ? { bus: () => bus.stats() }
+          : {}),
+        ...(client ? { outbox: sqlStoreReadings(client).outbox } : {}),
+      })
+    : null;
+  const measuredBus = metrics ? metrics.instrumentBus(bus) : bus;
+  const relay = new OutboxRelay({
+    store: metrics ? metrics.instrumentRelay(store) : store,
+    bus: measuredBus,
+    logger,
+  });
   let intake: EventIntake;
   try {
-    intake = await EventIntake.start({ bus, store, orchestrator, logger });
+    intake = await EventIntake.start({ bus: measuredBus, store, orchestrator, logger });
   } catch (error) {
     if (!options.bus) await bus.close().catch(() => undefined);
     throw error;
@@ -75,6 +97,12 @@ export async function startServiceEvents(options: {
         })
       : null,
     relay,
+    deadLetters:
+      bus instanceof RedisStreamsBus
+        ? bus.deadLetterAdmin()
+        : bus instanceof InProcessBus
+          ? new InProcessDeadLetters(bus)
+          : null,
     async components() {
       const began = performance.now();
       const relayStatus = relay.status;

@@ -12,6 +12,11 @@ import { startServiceEvents, type ServiceEvents } from "./service-events.js";
 import { PgliteStore } from "./store/pglite-store.js";
 import { PostgresStore } from "./store/postgres-store.js";
 import { SagaMetrics } from "./telemetry/metrics.js";
+import { StoreMetrics } from "./telemetry/store-metrics.js";
+import { sqlClientOf } from "./store/sql-client-of.js";
+import { sqlStoreReadings } from "./store/sql-observe.js";
+import { SqlAuditLog } from "./store/sql-audit.js";
+import { startRetention } from "./service-retention.js";
 import { createLogger } from "./telemetry/logger.js";
 
 export interface Service {
@@ -55,9 +60,17 @@ export async function createService(
           ...(config.databasePoolSize ? { poolSize: config.databasePoolSize } : {}),
         })
       : await PgliteStore.open({ dataDir: config.dataDir }));
+  const metrics = new SagaMetrics(() => store.countActive(), {
+    maxLabelValues: config.limits.metricLabelValues,
+  });
+  const sql = sqlClientOf(store);
+  const storeMetrics = new StoreMetrics(metrics.registry, {
+    ...(store instanceof PostgresStore ? { pool: () => store.poolStats() } : {}),
+    ...(sql ? { waiting: sqlStoreReadings(sql).countWaiting } : {}),
+  });
   const orchestrator = await createOrchestrator({
     sagas,
-    store,
+    store: storeMetrics.instrument(store),
     closeStore: !options.store,
     outbox: true,
     leaseMs: config.leaseSeconds * 1000,
@@ -85,17 +98,19 @@ export async function createService(
     store,
     orchestrator,
     logger,
+    registry: metrics.registry,
     ...(options.bus ? { bus: options.bus } : {}),
   }).catch(async (error: unknown) => {
     definitions.stop();
     await orchestrator.close({ graceMs: 0 });
     throw error;
   });
-  const metrics = new SagaMetrics(
-    () => orchestrator.countActive(),
-    config.limits.metricLabelValues,
-  );
   orchestrator.onCommitted(metrics.listener);
+  const audit = sql ? new SqlAuditLog(sql) : null;
+  const retention =
+    sql && config.retentionDays !== null
+      ? startRetention({ sql, days: config.retentionDays, registry: metrics.registry, logger })
+      : null;
   const app = await buildServer({
     orchestrator,
     config,
@@ -106,6 +121,8 @@ export async function createService(
       components: () => events.components(),
     },
     ...(events.events ? { events: events.events } : {}),
+    ...(events.deadLetters ? { deadLetters: events.deadLetters } : {}),
+    ...(audit ? { audit } : {}),
     definitions: definitions.catalog,
     ...(definitions.secrets ? { secrets: definitions.secrets } : {}),
     logger,
@@ -118,6 +135,7 @@ export async function createService(
     close: () =>
       (closed ??= (async () => {
         definitions.stop();
+        retention?.stop();
         await events.stop(); // no event taken in (no saga triggered) once closing started
         // Drain first: no step starts after the signal, even while open streams are being ended.
         orchestrator.beginDrain();

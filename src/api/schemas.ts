@@ -89,6 +89,15 @@ export const ListSagasQuery = Type.Object(
     saga_type: Type.Optional(Type.String({ description: "Comma-separated saga types." })),
     created_after: Type.Optional(Type.String({ format: "date-time" })),
     created_before: Type.Optional(Type.String({ format: "date-time" })),
+    updated_after: Type.Optional(
+      Type.String({
+        format: "date-time",
+        description: "Last changed at or after (a finished saga: ended at or after).",
+      }),
+    ),
+    updated_before: Type.Optional(
+      Type.String({ format: "date-time", description: "Last changed before." }),
+    ),
     limit: Type.Optional(
       Type.String({ pattern: "^(1000|[1-9][0-9]{0,2})$", description: "1 to 1000 (default 50)" }),
     ),

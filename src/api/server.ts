@@ -19,11 +19,17 @@ import { metricsRoutes } from "./routes/metrics.js";
 import { CORRELATION_ID_MAX, isCorrelationId } from "./correlation-id.js";
 import { StartQuota } from "./start-quota.js";
 import { StreamHub } from "./stream-hub.js";
+import { installHttpMetrics } from "./http-metrics-hook.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { seedAliasRoutes } from "./routes/seed-aliases.js";
 import { definitionRoutes } from "./routes/definitions.js";
 import { secretRoutes } from "./routes/secrets.js";
 import type { TenantSecrets } from "../steps/secrets/tenant-secrets.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
+import type { DeadLetterAdmin } from "../engine/dead-letter-port.js";
+import type { AuditLog } from "../engine/audit-port.js";
+import { installAuditHook } from "./audit-hook.js";
+import { auditRoutes } from "./routes/audit.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
@@ -39,6 +45,10 @@ export interface ServerDeps {
   /** The event store behind the Events API (/events/*); no such routes without it. */
   events?: EventStore;
   logger?: FastifyBaseLogger | false;
+  /** The audit trail: audited writes are recorded, GET /audit reads it (absent: neither). */
+  audit?: AuditLog;
+  /** The bus's dead letters: /dead-letters routes (admin; absent: not served). */
+  deadLetters?: DeadLetterAdmin;
 }
 
 declare module "fastify" {
@@ -193,6 +203,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     stopListening();
     done();
   });
+  installHttpMetrics(app, deps.metrics);
+  if (deps.audit) installAuditHook(app, deps.audit);
   healthRoutes(app, deps.orchestrator, deps.health);
   metricsRoutes(app, deps.metrics, config.metricsToken);
   sagaRoutes(app, deps.orchestrator, {
@@ -203,5 +215,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     definitionRoutes(app, deps.definitions, { perTenant: limits.definitionsPerTenant });
   if (deps.events) eventRoutes(app, deps.events, { maxEventBytes: limits.eventBytes });
   if (deps.secrets) secretRoutes(app, deps.secrets);
+  if (deps.deadLetters) deadLetterRoutes(app, deps.deadLetters);
+  if (deps.audit) auditRoutes(app, deps.audit);
   return app;
 }

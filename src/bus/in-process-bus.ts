@@ -11,6 +11,7 @@ import {
 import { type Logger, silentLogger } from "../engine/logger.js";
 import { BusErrorCodes, busError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
+import type { BusStats } from "./bus-stats.js";
 import { validMessage } from "./message-codec.js";
 import { resolveSubscribeOptions, type ResolvedSubscribeOptions } from "./subscribe-options.js";
 
@@ -183,6 +184,16 @@ export class InProcessBus implements EventBus {
    */
   backlog(group: string): number {
     return this.groups.get(group)?.backlog() ?? 0;
+  }
+
+  /** Dead letters kept and each group's backlog (as pending: nothing here is "not delivered"). */
+  stats(): Promise<BusStats> {
+    const groups = [...this.groups.keys()].map((group) => ({
+      group,
+      pending: this.backlog(group),
+      lag: 0,
+    }));
+    return Promise.resolve({ deadLetters: this.deadLetters.length, groups });
   }
 
   readDeadLetters(count = 100): Promise<DeadLetter[]> {

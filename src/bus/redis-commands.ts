@@ -96,7 +96,7 @@ export async function readDeadLetters(
   return parseEntries(reply).map(toDeadLetter);
 }
 
-function toDeadLetter(entry: StreamEntry): DeadLetter {
+export function toDeadLetter(entry: StreamEntry): DeadLetter {
   const raw: Fields = {};
   const meta: Partial<Record<keyof typeof DEAD, string>> = {};
   const names = Object.entries(DEAD) as [keyof typeof DEAD, string][];

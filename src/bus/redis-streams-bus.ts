@@ -10,6 +10,10 @@ import type {
 import { type Logger, silentLogger } from "../engine/logger.js";
 import { BusErrorCodes, busError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
+import type { BusStats } from "./bus-stats.js";
+import { readBusStats } from "./redis-bus-stats.js";
+import { RedisDeadLetters } from "./redis-dead-letters.js";
+import type { DeadLetterAdmin } from "../engine/dead-letter-port.js";
 import { encodeMessage } from "./message-codec.js";
 import {
   assertExecOk,
@@ -174,6 +178,21 @@ export class RedisStreamsBus implements EventBus {
     } catch (error) {
       throw this.unavailable("readDeadLetters", error);
     }
+  }
+
+  /** Dead letters kept, and per consumer group the pending and not yet delivered entries. */
+  async stats(): Promise<BusStats> {
+    this.assertOpen();
+    try {
+      return await readBusStats(this.command, this.keys);
+    } catch (error) {
+      throw this.unavailable("stats", error);
+    }
+  }
+
+  /** List, inspect, re-drive and purge the dead letters (one tenant's at a time). */
+  deadLetterAdmin(): DeadLetterAdmin {
+    return new RedisDeadLetters(this.command, this.keys);
   }
 
   /** Stops every subscription (their messages in hand finish first), then quits Redis. */

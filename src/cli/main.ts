@@ -20,6 +20,8 @@ import { createLogger } from "../telemetry/logger.js";
 import { SagaMetrics } from "../telemetry/metrics.js";
 import { CliError, request, type ClientOptions } from "./client.js";
 import { secretsCommand } from "./secrets.js";
+import { auditCommand } from "./audit.js";
+import { deadLetterCommand } from "./dead-letters.js";
 import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
 
 const USAGE = `usage: saga <command> [options]
@@ -40,6 +42,10 @@ Client (talks to a running service):
   definitions list
   secrets set <name> [--from-file F]   write a tenant secret (value from stdin or F; admin key)
   secrets delete <name> | secrets list  (values are never shown)
+  dead-letters list [--after ID] [--limit N]   bus messages given up on (admin key)
+  dead-letters show <id> | redrive <id>… | purge <id>… | purge --all
+  audit [--actor A] [--action X] [--saga ID] [--since ISO] [--until ISO] [--limit N] [--cursor C]
+                                 who did what, newest first (admin key)
 
 Client options:
   --url URL        service URL (default $SAGA_URL or http://127.0.0.1:8008)
@@ -62,6 +68,13 @@ const options = {
   attr: { type: "string", multiple: true },
   "from-file": { type: "string" },
   port: { type: "string" },
+  after: { type: "string" },
+  all: { type: "boolean", default: false },
+  actor: { type: "string" },
+  action: { type: "string" },
+  saga: { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -176,6 +189,32 @@ async function main(argv: string[]): Promise<number> {
       return definitions(client, rest, print);
     case "secrets":
       return secretsCommand(client, rest, values["from-file"], print);
+    case "audit":
+      return auditCommand(
+        client,
+        rest,
+        {
+          ...(values.actor ? { actor: values.actor } : {}),
+          ...(values.action ? { action: values.action } : {}),
+          ...(values.saga ? { saga: values.saga } : {}),
+          ...(values.since ? { since: values.since } : {}),
+          ...(values.until ? { until: values.until } : {}),
+          ...(values.limit ? { limit: values.limit } : {}),
+          ...(values.cursor ? { cursor: values.cursor } : {}),
+        },
+        print,
+      );
+    case "dead-letters":
+      return deadLetterCommand(
+        client,
+        rest,
+        {
+          all: values.all,
+          ...(values.limit ? { limit: values.limit } : {}),
+          ...(values.after ? { after: values.after } : {}),
+        },
+        print,
+      );
     case "cancel":
     case "retry": {
       const saga = await request<SagaView>(client, "POST", `sagas/${one("saga id")}/${command}`);

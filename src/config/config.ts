@@ -44,6 +44,8 @@ export interface ServiceConfig extends AuthConfig {
   maxEventBytes: number;
   /** Most events one replay writes to the outbox. Default 10,000. */
   maxReplayEvents: number;
+  /** Days to keep the events of finished sagas and audit rows (SAGA_RETENTION_DAYS); null: forever. */
+  retentionDays: number | null;
   /** Base URLs of the services http steps call, by service name (`user`, `airtable`, …). */
   serviceUrls: Record<string, string>;
   /** Extra hosts/CIDRs http steps may reach besides the service URLs (SAGA_HTTP_ALLOWLIST). */
@@ -100,6 +102,7 @@ const KNOWN = new Set([
   "SAGA_SHUTDOWN_GRACE_SECONDS",
   "SAGA_MAX_STEP_RESULT_BYTES",
   "SAGA_MAX_REPLAY_EVENTS",
+  "SAGA_RETENTION_DAYS",
   "SAGA_HTTP_ALLOWLIST",
   "SAGA_SECRETS_FILE",
   "SAGA_SECRETS_DIR",
@@ -224,6 +227,8 @@ export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
     ),
     maxEventBytes: limits.eventBytes,
     maxReplayEvents: int("SAGA_MAX_REPLAY_EVENTS", Limits.DEFAULT_MAX_REPLAY_EVENTS, 1, 1_000_000),
+    retentionDays:
+      str("SAGA_RETENTION_DAYS") === null ? null : int("SAGA_RETENTION_DAYS", 0, 1, 36_500),
     serviceUrls: serviceUrls(env, url),
     httpAllowlist: (str("SAGA_HTTP_ALLOWLIST") ?? "")
       .split(",")

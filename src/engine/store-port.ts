@@ -70,6 +70,9 @@ export interface SagaQuery {
   /** ISO timestamps. */
   createdAfter?: string;
   createdBefore?: string;
+  /** ISO timestamps on the last change (for a finished saga: when it ended). */
+  updatedAfter?: string;
+  updatedBefore?: string;
   /** Business keys that must all match exactly. */
   attributes?: Readonly<Record<string, string | number | boolean>>;
   limit: number;

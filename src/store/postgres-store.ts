@@ -17,8 +17,17 @@ export interface PostgresStoreOptions {
  * pool and no hidden statement caching, and the same row shapes PGlite returns.
  */
 export class PostgresStore extends SqlStore {
+  private readonly pg: PgClient;
+
   constructor(options: PostgresStoreOptions) {
-    super(new PgClient(options));
+    const client = new PgClient(options);
+    super(client);
+    this.pg = client;
+  }
+
+  /** The pool's connections (open, idle) and the queries waiting for one, for metrics. */
+  poolStats(): { size: number; idle: number; waiting: number } {
+    return this.pg.poolStats();
   }
 }
 
@@ -81,6 +90,14 @@ class PgClient implements SqlClient {
     } finally {
       client.release();
     }
+  }
+
+  poolStats(): { size: number; idle: number; waiting: number } {
+    return {
+      size: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+    };
   }
 
   async close(): Promise<void> {

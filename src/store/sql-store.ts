@@ -329,6 +329,8 @@ export class SqlStore implements Store {
         cursor?.createdAt ?? null,
         cursor?.id ?? null,
         query.limit + 1,
+        query.updatedAfter ?? null,
+        query.updatedBefore ?? null,
       ],
     );
     const items = rows.slice(0, query.limit);

@@ -22,9 +22,16 @@ export class SagaMetrics {
     labelNames: ["saga_type"],
     registers: [this.registry],
   });
+  /** Only `saga_type`, so that `saga_failed_total / saga_started_total` matches series. */
   readonly failed = new Counter({
     name: "saga_failed_total",
-    help: "Sagas whose forward path did not complete (reason: step_failed, cancelled, timed_out, paused).",
+    help: "Sagas whose forward path did not complete (reasons: saga_failed_by_reason_total).",
+    labelNames: ["saga_type"],
+    registers: [this.registry],
+  });
+  readonly failedByReason = new Counter({
+    name: "saga_failed_by_reason_total",
+    help: "saga_failed_total by reason (step_failed, cancelled, timed_out, paused).",
     labelNames: ["saga_type", "reason"],
     registers: [this.registry],
   });
@@ -73,17 +80,24 @@ export class SagaMetrics {
   private readonly errorTypes: LabelGuard;
 
   /**
-   * @param maxLabelValues distinct values each tenant-chosen label (saga_type, step_name,
-   *   error_type) may take; later ones are counted under `__overflow__`.
+   * `countActive` reads the store: every process reports the same fleet-wide count, so aggregate
+   * `saga_running_current` with `max`, never `sum`, across instances. `defaultMetrics: false`
+   * leaves out prom-client's process metrics (a registry of your own usually has them already).
+   * `maxLabelValues`: distinct values each tenant-chosen label (saga_type, step_name, error_type)
+   * may take; later ones are counted under `__overflow__` (default 500).
    */
-  constructor(countActive: () => Promise<{ name: string; count: number }[]>, maxLabelValues = 500) {
+  constructor(
+    countActive: () => Promise<{ name: string; count: number }[]>,
+    options: { defaultMetrics?: boolean; maxLabelValues?: number } = {},
+  ) {
+    const maxLabelValues = options.maxLabelValues ?? 500;
     const registry = this.registry;
     const sagaTypes = (this.sagaTypes = new LabelGuard(maxLabelValues));
     this.stepNames = new LabelGuard(maxLabelValues);
     this.errorTypes = new LabelGuard(maxLabelValues);
     new Gauge({
       name: "saga_running_current",
-      help: "Sagas running or compensating now (read from the store at scrape time, all instances).",
+      help: "Sagas running or compensating now, fleet-wide (read from the store at scrape time: the same on every instance, aggregate with max).",
       labelNames: ["saga_type"],
       registers: [registry],
       async collect() {
@@ -96,7 +110,7 @@ export class SagaMetrics {
         for (const [saga_type, count] of counts) this.set({ saga_type }, count);
       },
     });
-    collectDefaultMetrics({ register: registry });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   }
 
   /** The commit listener that feeds these metrics. */
@@ -135,7 +149,8 @@ export class SagaMetrics {
         this.compensations.inc({ saga_type, step_name, outcome: "failure" });
         break;
       case "SagaCompensationStarted":
-        this.failed.inc({ saga_type, reason: e.reason });
+        this.failed.inc({ saga_type });
+        this.failedByReason.inc({ saga_type, reason: e.reason });
         break;
       case "SagaCompleted":
         this.completed.inc({ saga_type });
@@ -146,7 +161,10 @@ export class SagaMetrics {
         this.duration.observe({ saga_type, status: "compensated" }, seconds(state.startedAt) ?? 0);
         break;
       case "SagaFailed":
-        if (e.phase === "forward") this.failed.inc({ saga_type, reason: "paused" });
+        if (e.phase === "forward") {
+          this.failed.inc({ saga_type });
+          this.failedByReason.inc({ saga_type, reason: "paused" });
+        }
         this.needsAttention.inc({ saga_type, phase: e.phase });
         this.duration.observe({ saga_type, status: "failed" }, seconds(state.startedAt) ?? 0);
         break;

@@ -321,8 +321,9 @@ describe.each(storeKinds())("HTTP API endpoints: $name", (kind) => {
     await eventually(async () => (await metric('saga_running_current{saga_type="slow"}')) >= 1);
     await inject("POST", `/sagas/${slow.saga_id}/cancel`);
     await waitForStatus(slow.saga_id, "compensated");
+    expect(await metric('saga_failed_total{saga_type="slow"}')).toBeGreaterThanOrEqual(1);
     expect(
-      await metric('saga_failed_total{saga_type="slow",reason="cancelled"}'),
+      await metric('saga_failed_by_reason_total{saga_type="slow",reason="cancelled"}'),
     ).toBeGreaterThanOrEqual(1);
   });
 

@@ -247,7 +247,7 @@ describe("API quotas and boundaries (PostgreSQL)", () => {
 
 describe("metric labels chosen by tenants are bounded", () => {
   it("counts saga types and step names past the limit under __overflow__", async () => {
-    const metrics = new SagaMetrics(() => Promise.resolve([]), 3);
+    const metrics = new SagaMetrics(() => Promise.resolve([]), { maxLabelValues: 3 });
     const at = Date.now();
     for (let i = 0; i < 50; i++) {
       const state = { name: `type_${i}`, steps: {}, startedAt: at } as unknown as SagaState;
@@ -275,10 +275,9 @@ describe("metric labels chosen by tenants are bounded", () => {
   });
 
   it("a 500-character value is never a label", async () => {
-    const metrics = new SagaMetrics(
-      () => Promise.resolve([{ name: "n".repeat(500), count: 2 }]),
-      100,
-    );
+    const metrics = new SagaMetrics(() => Promise.resolve([{ name: "n".repeat(500), count: 2 }]), {
+      maxLabelValues: 100,
+    });
     const text = await metrics.registry.metrics();
     expect(text).toContain(`saga_running_current{saga_type="${OVERFLOW_LABEL}"} 2`);
     expect(text).not.toContain("n".repeat(129));

@@ -124,8 +124,17 @@ export function sagaRoutes(
       },
     },
     async (request) => {
-      const { status, saga_type, created_after, created_before, limit, cursor, ...attributes } =
-        request.query;
+      const {
+        status,
+        saga_type,
+        created_after,
+        created_before,
+        updated_after,
+        updated_before,
+        limit,
+        cursor,
+        ...attributes
+      } = request.query;
       const statuses =
         typeof status === "string" ? status.split(",").map((s) => s.trim()) : undefined;
       const unknown = statuses?.filter((s) => !STATUSES.includes(s as SagaStatus)) ?? [];
@@ -145,6 +154,8 @@ export function sagaRoutes(
           : {}),
         ...(typeof created_after === "string" ? { createdAfter: created_after } : {}),
         ...(typeof created_before === "string" ? { createdBefore: created_before } : {}),
+        ...(typeof updated_after === "string" ? { updatedAfter: updated_after } : {}),
+        ...(typeof updated_before === "string" ? { updatedBefore: updated_before } : {}),
         ...(typeof cursor === "string" ? { cursor } : {}),
         attributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, String(v)])),
       });
