@@ -17,6 +17,7 @@ import { metricsRoutes } from "./routes/metrics.js";
 import { openStreams } from "./routes/saga-stream.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { definitionRoutes } from "./routes/definitions.js";
+import { consoleRoutes } from "./routes/console.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
@@ -159,5 +160,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   sagaRoutes(app, deps.orchestrator);
   if (deps.definitions) definitionRoutes(app, deps.definitions);
   if (deps.events) eventRoutes(app, deps.events);
+  consoleRoutes(app, deps.orchestrator);
   return app;
 }

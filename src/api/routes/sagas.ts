@@ -17,6 +17,7 @@ import {
   StepSchema,
 } from "../schemas.js";
 import { eventView, sagaView, stepsView } from "../views.js";
+import { faultOf } from "./start-fault.js";
 import { streamSaga } from "./saga-stream.js";
 
 const STATUSES: readonly SagaStatus[] = [
@@ -70,10 +71,12 @@ export function sagaRoutes(app: FastifyInstance, orchestrator: Orchestrator): vo
         );
       }
       const key = bodyKey ?? headerKey;
+      const fault = faultOf(request, orchestrator);
       const handle = await orchestrator.start(request.body.saga_type, request.body.input ?? null, {
         ...tenant(request),
         ...(key !== undefined ? { idempotencyKey: key } : {}),
         ...(request.body.version !== undefined ? { version: request.body.version } : {}),
+        ...(fault ? { fault } : {}),
         correlationId: request.id,
       });
       const state = handle.state ?? (await orchestrator.get(handle.sagaId, tenant(request)));
