@@ -248,8 +248,9 @@ async function serve(): Promise<number> {
       address,
       store: config.databaseUrl ? "postgres" : `pglite ${config.dataDir}`,
       docs: `${address}/docs`,
+      console: `${address}/ui/`,
     },
-    `saga-orchestrator listening on ${address} (API docs: ${address}/docs)`,
+    `saga-orchestrator listening on ${address} (console: ${address}/ui/, API docs: ${address}/docs)`,
   );
   return untilSignal(() => service.close());
 }

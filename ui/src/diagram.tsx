@@ -73,7 +73,7 @@ export function nodesOfType(version: SagaType["versions"][number]): DiagramNode[
   return nodes;
 }
 
-const W = 170;
+const W = 200;
 const H = 46;
 const GAP = 26;
 const PAD = 12;
@@ -108,9 +108,15 @@ export function Diagram({ nodes, title }: { nodes: DiagramNode[]; title: string 
     centers.push(y);
     y += H + GAP + (node.kind === "parallel" ? 14 : 0);
   }
-  const undo = boxes.filter((b) => b.step.compensable);
+  // Compensations of one parallel group sit side by side, like their steps.
+  const undo = boxes
+    .filter((b) => b.step.compensable)
+    .map((b, i, all) => ({
+      ...b,
+      ux: undoX + all.slice(0, i).filter((o) => o.y === b.y).length * (W + GAP),
+    }));
   const height = Math.max(y, PAD + 20) + 10;
-  const width = undo.length > 0 ? undoX + W + PAD : flowW;
+  const width = undo.length > 0 ? Math.max(...undo.map((u) => u.ux)) + W + PAD : flowW;
   return (
     <svg
       class="diagram"
@@ -164,36 +170,35 @@ export function Diagram({ nodes, title }: { nodes: DiagramNode[]; title: string 
           <rect x={b.x} y={b.y} width={W} height={H} rx="6" />
           <text x={b.x + 10} y={b.y + 19} class="d-name">
             {ICON[b.step.kind] ?? "▸"} {b.step.conditional ? "◇ " : ""}
-            {b.step.name.length > 20 ? `${b.step.name.slice(0, 19)}…` : b.step.name}
+            {b.step.name.length > 23 ? `${b.step.name.slice(0, 22)}…` : b.step.name}
           </text>
           <text x={b.x + 10} y={b.y + 36} class="d-small">
             {(b.step.conditional ? "if … " : "") +
-              (b.step.detail.length > 24 ? `${b.step.detail.slice(0, 23)}…` : b.step.detail)}
+              (b.step.detail.length > 30 ? `${b.step.detail.slice(0, 29)}…` : b.step.detail)}
           </text>
         </g>
       ))}
       {undo.map((b, i) => {
-        const uy = b.y;
         const next = undo[i - 1];
         return (
           <g key={`undo-${b.step.name}`} class="d-undo">
             <line
               x1={b.x + W}
               y1={b.y + H / 2}
-              x2={undoX}
-              y2={uy + H / 2}
+              x2={b.ux}
+              y2={b.y + H / 2}
               class="d-comp"
               marker-end="url(#arrow)"
             />
-            <rect x={undoX} y={uy} width={W} height={H} rx="6" />
-            <text x={undoX + 10} y={uy + 27} class="d-name">
-              ↶ undo {b.step.name.length > 16 ? `${b.step.name.slice(0, 15)}…` : b.step.name}
+            <rect x={b.ux} y={b.y} width={W} height={H} rx="6" />
+            <text x={b.ux + 10} y={b.y + 27} class="d-name">
+              ↶ undo {b.step.name.length > 20 ? `${b.step.name.slice(0, 19)}…` : b.step.name}
             </text>
-            {next ? (
+            {next && next.y !== b.y ? (
               <line
-                x1={undoX + W / 2}
-                y1={uy}
-                x2={undoX + W / 2}
+                x1={b.ux + W / 2}
+                y1={b.y}
+                x2={next.ux + W / 2}
                 y2={next.y + H}
                 class="d-comp"
                 marker-end="url(#arrow)"

@@ -41,7 +41,7 @@ function outcomes(states: readonly SagaState[]) {
  */
 export function overviewOf(states: readonly SagaState[], now: number, truncated: boolean) {
   const from = states.reduce((min, s) => Math.min(min, s.startedAt), now);
-  const span = Math.max(60_000, now - from);
+  const span = Math.max(10 * 60_000, now - from);
   const bucketMs = Math.ceil(span / BUCKETS / 1000) * 1000;
   const start = now - bucketMs * BUCKETS;
   const buckets = Array.from({ length: BUCKETS }, (_, i) => ({

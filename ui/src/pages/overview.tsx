@@ -101,17 +101,23 @@ export function OverviewPage() {
         role="img"
         aria-label="Median saga duration per bucket"
       >
-        <polyline
-          class="line"
-          points={data.series
-            .map((b, i) =>
-              b.duration_ms.p50 === null
-                ? null
-                : `${i * bw + bw / 2},${30 - (b.duration_ms.p50 / maxP50) * 27}`,
-            )
-            .filter(Boolean)
-            .join(" ")}
-        />
+        {data.series.map((b, i) =>
+          b.duration_ms.p50 === null ? null : (
+            <rect
+              key={b.at}
+              class="c-p50"
+              x={i * bw + bw * 0.3}
+              width={bw * 0.4}
+              y={30 - (b.duration_ms.p50 / maxP50) * 27}
+              height={(b.duration_ms.p50 / maxP50) * 27}
+            >
+              <title>
+                {new Date(b.at).toLocaleTimeString()}: median {formatMs(b.duration_ms.p50)}, p90{" "}
+                {formatMs(b.duration_ms.p90)}
+              </title>
+            </rect>
+          ),
+        )}
       </svg>
       <p class="muted">Highest median: {formatMs(maxP50)}</p>
       <h2>By saga type</h2>

@@ -15,6 +15,8 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
   const [confirm, setConfirm] = useState<"cancel" | "retry" | null>(null);
   const [now, setNow] = useState(Date.now());
   const pending = useRef<number | null>(null);
+  // The stream ends with the saga; a retry (here or elsewhere) resumes it: read it again then.
+  const [generation, setGeneration] = useState(0);
 
   const load = async () => {
     try {
@@ -41,8 +43,10 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
 
   useEffect(() => {
     const abort = new AbortController();
-    setEvents([]);
-    setSaga(null);
+    if (generation === 0) {
+      setEvents([]);
+      setSaga(null);
+    }
     // The stream sends the whole history first, then each transition; it ends with the saga.
     void load().then((s) => {
       if (!s || abort.signal.aborted) return;
@@ -53,7 +57,11 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
           const event = JSON.parse(m.data) as ApiEvent;
           if (seen.has(event.seq)) return;
           seen.add(event.seq);
-          setEvents((list) => [...list, event].sort((a, b) => a.seq - b.seq));
+          setEvents((list) =>
+            list.some((e) => e.seq === event.seq)
+              ? list
+              : [...list, event].sort((a, b) => a.seq - b.seq),
+          );
           loadSoon();
         },
         abort.signal,
@@ -64,7 +72,10 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
       );
     });
     return () => abort.abort();
-  }, [id]);
+  }, [id, generation]);
+  useEffect(() => {
+    if (stream === "ended" && saga && saga.event_count > events.length) setGeneration((g) => g + 1);
+  }, [stream, saga?.event_count, events.length]);
   useEffect(() => {
     if (!saga || !ACTIVE.has(saga.status)) return;
     const t = setInterval(() => setNow(Date.now()), 250);
@@ -185,6 +196,7 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
           onConfirm={async () => {
             await api("POST", `/sagas/${saga.saga_id}/retry`);
             await load();
+            setGeneration((g) => g + 1);
           }}
         >
           <p>
@@ -306,45 +318,47 @@ function Gantt({ timeline, now }: { timeline: Timeline; now: number }) {
   const pct = (t: number) => `${(((t - timeline.start) / span) * 100).toFixed(3)}%`;
   if (timeline.rows.length === 0) return <p class="muted">No step has started yet.</p>;
   return (
-    <div class="gantt" role="table" aria-label="Timeline of step attempts and compensations">
-      <div class="g-row g-head" role="row">
-        <span role="columnheader">Step</span>
-        <span role="columnheader" class="g-axis">
-          <span>0</span>
-          <span>{formatMs(span / 2)}</span>
-          <span>{formatMs(span)}</span>
-        </span>
-      </div>
-      {timeline.rows.map((row) => (
-        <div class={`g-row ${row.phase}`} role="row" key={row.key} data-row={row.key}>
-          <span role="rowheader" class="g-label">
-            {row.order !== null ? <span class="g-order">#{row.order}</span> : null}
-            {row.label}
-          </span>
-          <span role="cell" class="g-track">
-            {row.bars.map((bar, i) => {
-              const text = `${bar.label}: ${formatMs(barDuration(bar, now))}${
-                bar.error ? ` — ${bar.error.code}: ${bar.error.message}` : ""
-              }${bar.end === null ? " (under way)" : ""}`;
-              return (
-                <span
-                  key={i}
-                  class={`bar k-${bar.kind} o-${bar.outcome}${bar.end === null ? " open" : ""}`}
-                  style={{
-                    left: pct(bar.start),
-                    width: `max(3px, calc(${pct(bar.end ?? now)} - ${pct(bar.start)}))`,
-                  }}
-                  title={text}
-                  tabIndex={0}
-                  aria-label={text}
-                >
-                  <span class="bar-text">{formatMs(barDuration(bar, now))}</span>
-                </span>
-              );
-            })}
+    <div class="gantt">
+      <div role="table" aria-label="Timeline of step attempts and compensations">
+        <div class="g-row g-head" role="row">
+          <span role="columnheader">Step</span>
+          <span role="columnheader" class="g-axis">
+            <span>0</span>
+            <span>{formatMs(span / 2)}</span>
+            <span>{formatMs(span)}</span>
           </span>
         </div>
-      ))}
+        {timeline.rows.map((row) => (
+          <div class={`g-row ${row.phase}`} role="row" key={row.key} data-row={row.key}>
+            <span role="rowheader" class="g-label">
+              {row.order !== null ? <span class="g-order">#{row.order}</span> : null}
+              {row.label}
+            </span>
+            <span role="cell" class="g-track">
+              {row.bars.map((bar, i) => {
+                const text = `${bar.label}: ${formatMs(barDuration(bar, now))}${
+                  bar.error ? ` — ${bar.error.code}: ${bar.error.message}` : ""
+                }${bar.end === null ? " (under way)" : ""}`;
+                return (
+                  <span
+                    key={i}
+                    class={`bar k-${bar.kind} o-${bar.outcome}${bar.end === null ? " open" : ""}`}
+                    style={{
+                      left: pct(bar.start),
+                      width: `max(3px, calc(${pct(bar.end ?? now)} - ${pct(bar.start)}))`,
+                    }}
+                    title={text}
+                    tabIndex={0}
+                    aria-label={text}
+                  >
+                    <span class="bar-text">{formatMs(barDuration(bar, now))}</span>
+                  </span>
+                );
+              })}
+            </span>
+          </div>
+        ))}
+      </div>
       <ul class="legend" aria-label="Legend">
         <li>
           <span class="bar k-attempt o-ok" /> attempt
