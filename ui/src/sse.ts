@@ -15,8 +15,10 @@ export async function readSse(
   onMessage: (m: SseMessage) => void,
   signal: AbortSignal,
   onState: (state: "open" | "retrying" | "ended") => void = () => undefined,
+  /** Resume after this event id (Last-Event-ID). */
+  after: string | null = null,
 ): Promise<void> {
-  let lastId: string | null = null;
+  let lastId = after;
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       const response = await fetch(url, {

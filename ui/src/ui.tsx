@@ -56,8 +56,15 @@ export function useData<T>(
   const [error, setError] = useState<ApiError | Error | null>(null);
   const [tick, setTick] = useState(0);
   const current = useRef(0);
+  const key = JSON.stringify(deps);
+  const shown = useRef(key);
   useEffect(() => {
     const n = ++current.current;
+    // New parameters (not a refresh): drop what was shown for the old ones.
+    if (shown.current !== key) {
+      shown.current = key;
+      setData(null);
+    }
     load().then(
       (d) => n === current.current && (setData(d), setError(null)),
       (e: unknown) => n === current.current && setError(e as Error),

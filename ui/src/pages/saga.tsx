@@ -17,6 +17,8 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
   const pending = useRef<number | null>(null);
   // The stream ends with the saga; a retry (here or elsewhere) resumes it: read it again then.
   const [generation, setGeneration] = useState(0);
+  const lastSeq = useRef(0);
+  lastSeq.current = events.length > 0 ? events[events.length - 1]!.seq : 0;
 
   const load = async () => {
     try {
@@ -69,6 +71,9 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
           setStream(state);
           if (state === "ended") void load();
         },
+        // A stream read again (after a retry) goes on from the last event shown: the history
+        // holds the earlier end (SagaFailed), where a stream from the start would stop.
+        generation === 0 || lastSeq.current === 0 ? null : String(lastSeq.current),
       );
     });
     return () => abort.abort();
