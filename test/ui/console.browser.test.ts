@@ -285,10 +285,10 @@ describe("web console in chromium", () => {
       .waitFor();
     const failedBar = page.locator('.g-row[data-row="forward:charge_payment"] .bar.o-failed');
     expect(await failedBar.getAttribute("aria-label")).toContain("SAGA_FAULT_INJECTED");
+    await screenshots(page, "saga");
     await page.locator("details summary", { hasText: "Event history" }).click();
     await page.locator("table.events td", { hasText: "SagaStarted" }).waitFor();
     await checkAxe(page, "saga page");
-    await screenshots(page, "saga");
     await go(page, "/sagas");
     await page.locator("table.sagas tbody tr").nth(3).waitFor();
     await screenshots(page, "sagas");

@@ -12,7 +12,9 @@ import type {
   EventTypesSchema,
   StreamPageSchema,
 } from "../../src/api/event-schemas.js";
-import type { SagaEvent } from "../../src/core/events.js";
+import type { FaultDirective, SagaEvent } from "../../src/core/events.js";
+
+export type { FaultDirective };
 import type { overviewOf } from "../../src/api/routes/console-overview.js";
 
 /** The API's own types (the server's TypeBox schemas), so the console and the server agree. */

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, may, type ApiEvent, type Saga, type Session, type Step } from "../api.js";
 import { readSse } from "../sse.js";
+import type { FaultDirective } from "../types.js";
 import { barDuration, buildTimeline, type Timeline } from "../timeline.js";
 import { Confirm, ErrorLine, formatMs, formatTime, Json, Link, StatusBadge } from "../ui.js";
 
@@ -90,7 +91,7 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
   if (!saga) return error ? <ErrorLine error={error} /> : <p>Loading…</p>;
   const timeline = buildTimeline(events);
   const started = events[0]?.type === "SagaStarted" ? events[0].data : null;
-  const fault = (started as { fault?: unknown } | null)?.fault;
+  const fault = (started as { fault?: FaultDirective } | null)?.fault;
   const canCancel = may(session, "operator") && saga.status === "running";
   const canRetry = may(session, "operator") && saga.status === "failed";
   const duration = (saga.ended_at ? Date.parse(saga.ended_at) : now) - Date.parse(saga.created_at);
@@ -149,7 +150,9 @@ export function SagaPage({ id, session }: { id: string; session: Session }) {
       </dl>
       {fault ? (
         <p class="rehearsal" data-testid="rehearsal">
-          Rehearsal: started with a fault injected ({JSON.stringify(fault)}).
+          <strong>Rehearsal:</strong> started with a fault injected at <code>{fault.step}</code> (
+          {fault.phase === "compensation" ? "its compensation" : "its action"}, attempt{" "}
+          {fault.attempt}, {fault.retryable ? "retryable" : "not retryable"}).
         </p>
       ) : null}
       {saga.error ? (
