@@ -273,17 +273,19 @@ describe("web console in chromium", () => {
     const page = await openAs("admin");
     await go(page, "/start?type=demo_order");
     await page.locator('[data-testid="rehearse"] input[type=checkbox]').first().check();
-    await page.locator('select[name="fault-step"]').selectOption("charge_payment");
+    await page.locator('select[name="fault-step"]').selectOption("ship_order");
     await checkAxe(page, "start / rehearse");
     await screenshots(page, "rehearse");
     await page.getByRole("button", { name: "Start the rehearsal" }).click();
     await page.waitForURL(/\/ui\/sagas\/[0-9a-f-]{36}$/);
-    await page.locator('[data-testid="rehearsal"]', { hasText: "charge_payment" }).waitFor();
+    await page.locator('[data-testid="rehearsal"]', { hasText: "ship_order" }).waitFor();
     await badge(page, "compensated").waitFor({ timeout: 90_000 });
     await page
-      .locator('[data-testid="compensation-order"]', { hasText: "reserve_inventory" })
+      .locator('[data-testid="compensation-order"]', {
+        hasText: "compensated in reverse: charge_payment → reserve_inventory",
+      })
       .waitFor();
-    const failedBar = page.locator('.g-row[data-row="forward:charge_payment"] .bar.o-failed');
+    const failedBar = page.locator('.g-row[data-row="forward:ship_order"] .bar.o-failed');
     expect(await failedBar.getAttribute("aria-label")).toContain("SAGA_FAULT_INJECTED");
     await screenshots(page, "saga");
     await page.locator("details summary", { hasText: "Event history" }).click();
