@@ -75,6 +75,22 @@ export const StartSagaBody = Type.Object(
     version: Type.Optional(
       Type.Integer({ minimum: 1, description: "Definition version (default: the latest)." }),
     ),
+    fault: Type.Optional(
+      Type.Object(
+        {
+          step: Type.String({ minLength: 1, maxLength: 200 }),
+          attempt: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          phase: Type.Optional(Type.Union([Type.Literal("forward"), Type.Literal("compensation")])),
+          message: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+          retryable: Type.Optional(Type.Boolean()),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "Rehearse a failure (admin role only): the attempt (default 1) of the step's action (phase forward, the default) or compensation fails with SAGA_FAULT_INJECTED instead of running; recorded in SagaStarted.",
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -30,6 +30,7 @@ import type { DeadLetterAdmin } from "../engine/dead-letter-port.js";
 import type { AuditLog } from "../engine/audit-port.js";
 import { installAuditHook } from "./audit-hook.js";
 import { auditRoutes } from "./routes/audit.js";
+import { consoleRoutes } from "./routes/console.js";
 import type { DefinitionCatalog } from "../definitions/catalog.js";
 import { ErrorSchema, SagaSchema } from "./schemas.js";
 
@@ -217,5 +218,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.secrets) secretRoutes(app, deps.secrets);
   if (deps.deadLetters) deadLetterRoutes(app, deps.deadLetters);
   if (deps.audit) auditRoutes(app, deps.audit);
+  consoleRoutes(app, deps.orchestrator);
   return app;
 }

@@ -323,8 +323,9 @@ async function serve(): Promise<number> {
       store: config.databaseUrl ? "postgres" : `pglite ${config.dataDir}`,
       bus: config.redisUrl ? "redis" : "in-process",
       docs: `${address}/docs`,
+      console: `${address}/ui/`,
     },
-    `saga-orchestrator listening on ${address} (API docs: ${address}/docs)`,
+    `saga-orchestrator listening on ${address} (console: ${address}/ui/, API docs: ${address}/docs)`,
   );
   return untilSignal(() => service.close());
 }

@@ -29,6 +29,8 @@ export const ErrorCodes = {
   COMPENSATION_REQUESTED: "SAGA_COMPENSATION_REQUESTED",
   /** A parallel branch was aborted because a sibling branch failed for good. */
   SIBLING_FAILED: "SAGA_SIBLING_FAILED",
+  /** A fault injected at start (`fault`: a rehearsal) failed this attempt on purpose. */
+  FAULT_INJECTED: "SAGA_FAULT_INJECTED",
   /** The definition given to `defineSaga` is invalid. */
   INVALID_DEFINITION: "SAGA_INVALID_DEFINITION",
   /** A definition with this name and version exists with other content (register a new version). */

@@ -29,6 +29,19 @@ export interface OutboxMessage {
   data: Json;
 }
 
+/**
+ * A rehearsal: the attempt `attempt` of `step` (its action, or its compensation) fails with this
+ * error instead of running, so a team can watch the compensation before production does it.
+ */
+export interface FaultDirective {
+  step: string;
+  attempt: number;
+  phase: "forward" | "compensation";
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
 /** A saga started by a step of another saga; its end is signalled to that step. */
 export interface ParentRef {
   sagaId: string;
@@ -57,6 +70,8 @@ export type SagaEvent =
       attributes?: JsonObject;
       /** The saga step that started this saga as its child (absent: a top-level saga). */
       parent?: ParentRef | null;
+      /** A fault to inject (a rehearsal started it; absent otherwise). */
+      fault?: FaultDirective;
     }
   | { type: "StepStarted"; at: number; step: string; attempt: number }
   | {

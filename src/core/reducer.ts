@@ -35,6 +35,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       correlationId: event.correlationId ?? null,
       attributes: event.attributes ?? {},
       parent: event.parent ?? null,
+      ...(event.fault ? { fault: event.fault } : {}),
       deadlineAt: event.deadlineAt,
       startedAt: event.at,
       updatedAt: event.at,

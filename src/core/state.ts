@@ -1,5 +1,11 @@
 import type { ErrorInfo } from "./errors.js";
-import type { CompensationReason, FailedPhase, ParentRef, WaitSpec } from "./events.js";
+import type {
+  CompensationReason,
+  FailedPhase,
+  FaultDirective,
+  ParentRef,
+  WaitSpec,
+} from "./events.js";
 import type { Json, JsonObject } from "./json.js";
 
 export const SagaStatuses = {
@@ -65,6 +71,8 @@ export interface SagaState {
   attributes: JsonObject;
   /** The step of another saga that started this one, or null. */
   parent: ParentRef | null;
+  /** The injected fault of a rehearsal (absent for every other saga). */
+  fault?: FaultDirective;
   deadlineAt: number | null;
   startedAt: number;
   updatedAt: number;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCodes, SagaError, jsonProblemCode, toErrorInfo } from "../core/errors.js";
-import type { ParentRef, SagaEvent } from "../core/events.js";
+import type { FaultDirective, ParentRef, SagaEvent } from "../core/events.js";
 import { toJson } from "../core/json.js";
 import { applyEvent } from "../core/reducer.js";
 import type { SagaState } from "../core/state.js";
@@ -74,6 +74,8 @@ export interface StartOptions extends CallOptions {
   idempotencyKey?: string;
   /** Start this version instead of the latest. */
   version?: number;
+  /** Rehearse a failure: fail this attempt on purpose (recorded in SagaStarted). */
+  fault?: FaultDirective;
 }
 
 /** A started (or found) saga. */
@@ -267,6 +269,7 @@ export class Orchestrator {
       correlationId: options.correlationId ?? null,
       attributes: attributesOf(definition, json.value),
       parent: options.parent ?? null,
+      ...(options.fault ? { fault: options.fault } : {}),
       deadlineAt: definition.plan.timeoutMs === null ? null : now + definition.plan.timeoutMs,
     };
     const state = applyEvent(null, started);

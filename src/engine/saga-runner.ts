@@ -1,5 +1,5 @@
 import { attemptFailed, decide, type Phase, type Signal } from "../core/decide.js";
-import { ErrorCodes, errorInfo, toErrorInfo, type ErrorInfo } from "../core/errors.js";
+import { ErrorCodes, SagaError, errorInfo, toErrorInfo, type ErrorInfo } from "../core/errors.js";
 import type { EventDraft, ParentRef, SagaEvent } from "../core/events.js";
 import { Suspend } from "./directives.js";
 import { applyEvent } from "../core/reducer.js";
@@ -335,6 +335,11 @@ export class SagaRunner {
       (abort) => {
         if (!fn)
           throw new Error(`step ${step} has no ${phase === "forward" ? "action" : "compensation"}`);
+        const fault = this.state.fault;
+        if (fault?.step === step && fault.attempt === attempt && fault.phase === phase) {
+          const { code, message, retryable } = fault;
+          throw new SagaError(code, message, { retryable, details: { injected: true } });
+        }
         return fn(this.context(step, attempt, abort, phase), {
           get signal() {
             return abort.signal;

@@ -51,6 +51,7 @@ const FIXED = [
   "correlationId",
   "attributes",
   "parent",
+  "fault",
   "startedAt",
 ] as const satisfies readonly (keyof SagaState)[];
 /** The other fields but `steps`, which every write serializes. */
@@ -79,7 +80,7 @@ function fixedJson(state: SagaState): string {
   let json = "";
   FIXED.forEach((key, i) => {
     const value = values[i];
-    if (value === null && NULLABLE.has(key)) return;
+    if (value === undefined || (value === null && NULLABLE.has(key))) return;
     json += `"${key}":${JSON.stringify(value)},`;
   });
   fixedJsonCache.set(state.attributes, { values, json });

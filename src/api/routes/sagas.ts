@@ -18,6 +18,7 @@ import {
 } from "../schemas.js";
 import { eventView, sagaView, stepsView } from "../views.js";
 import type { StartQuota } from "../start-quota.js";
+import { faultOf } from "./start-fault.js";
 import { streamSaga, type StreamOptions } from "./saga-stream.js";
 
 const STATUSES: readonly SagaStatus[] = [
@@ -97,10 +98,12 @@ export function sagaRoutes(
         );
       }
       options.starts.take(request.principal!.tenantId);
+      const fault = faultOf(request, orchestrator);
       const handle = await orchestrator.start(request.body.saga_type, request.body.input ?? null, {
         ...tenant(request),
         ...(key !== undefined ? { idempotencyKey: key } : {}),
         ...(request.body.version !== undefined ? { version: request.body.version } : {}),
+        ...(fault ? { fault } : {}),
         correlationId: request.id,
       });
       const state = handle.state ?? (await orchestrator.get(handle.sagaId, tenant(request)));
