@@ -53,20 +53,31 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
   };
 
   switch (event.type) {
-    case "StepStarted":
+    case "StepStarted": {
+      // A step still running here means the process of its previous attempt died: a lost attempt.
+      const lost = state.steps[event.step]?.status === "running";
+      const prev = state.steps[event.step] ?? BLANK_STEP;
       step(event.step, {
         status: "running",
         attempts: event.attempt,
         retryAt: null,
         startedAt: event.at,
         endedAt: null,
+        ...(lost ? { lostAttempts: prev.lostAttempts + 1, lostInARow: prev.lostInARow + 1 } : {}),
       });
       break;
+    }
     case "StepSuspended":
-      step(event.step, { status: "suspended", suspendedUntil: event.until, waitFor: event.wait });
+      step(event.step, {
+        status: "suspended",
+        suspendedUntil: event.until,
+        waitFor: event.wait,
+        lostInARow: 0,
+      });
       break;
     case "StepCompleted":
       step(event.step, {
+        lostInARow: 0,
         status: "completed",
         result: event.result,
         error: null,
@@ -78,6 +89,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       break;
     case "StepFailed":
       step(event.step, {
+        lostInARow: 0,
         status: "failed",
         error: event.error,
         retryAt: event.retryAt,
@@ -88,6 +100,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       break;
     case "StepAborted":
       step(event.step, {
+        lostInARow: 0,
         status: "aborted",
         error: event.error,
         retryAt: null,
@@ -122,15 +135,25 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       next.failedPhase = null;
       next.endedAt = null;
       break;
-    case "StepCompensationStarted":
+    case "StepCompensationStarted": {
+      const prev = state.steps[event.step] ?? BLANK_STEP;
+      const lost = prev.status === "compensating";
       step(event.step, {
         status: "compensating",
         compensationAttempts: event.attempt,
         compensationRetryAt: null,
+        ...(lost
+          ? {
+              compensationLostAttempts: prev.compensationLostAttempts + 1,
+              lostInARow: prev.lostInARow + 1,
+            }
+          : {}),
       });
       break;
+    }
     case "StepCompensated":
       step(event.step, {
+        lostInARow: 0,
         status: "compensated",
         compensationError: null,
         compensationRetryAt: null,
@@ -139,6 +162,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       break;
     case "StepCompensationFailed":
       step(event.step, {
+        lostInARow: 0,
         status: "compensation_failed",
         compensationError: event.error,
         compensationRetryAt: event.retryAt,
@@ -240,6 +264,8 @@ function retry(state: SagaState, next: SagaState, deadlineAt: number | null): vo
           ...s,
           status: "completed",
           compensationAttemptBase: s.compensationAttempts,
+          compensationLostAttempts: 0,
+          lostInARow: 0,
         };
       }
     }
@@ -249,7 +275,13 @@ function retry(state: SagaState, next: SagaState, deadlineAt: number | null): vo
     next.reason = null;
     for (const [name, s] of Object.entries(steps)) {
       if ((s.status === "failed" && s.retryAt === null) || s.status === "aborted") {
-        steps[name] = { ...s, status: "pending", attemptBase: s.attempts };
+        steps[name] = {
+          ...s,
+          status: "pending",
+          attemptBase: s.attempts,
+          lostAttempts: 0,
+          lostInARow: 0,
+        };
       }
     }
   }
