@@ -56,6 +56,8 @@ export const ErrorCodes = {
   INVALID_TRANSITION: "SAGA_INVALID_TRANSITION",
   /** The store (database) failed. */
   STORE_ERROR: "SAGA_STORE_ERROR",
+  /** A PGlite data directory is open in another live process (PGlite allows one process). */
+  STORE_LOCKED: "SAGA_STORE_LOCKED",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
