@@ -78,6 +78,14 @@ class PgClient implements SqlClient {
   async transaction<T>(fn: (tx: SqlQuery) => Promise<T>): Promise<T> {
     await this.ready();
     const client = await this.pool.connect();
+    // The pool listens for errors of idle clients only: a checked-out client whose backend is
+    // terminated (pg_terminate_backend, a server crash) emitted an unhandled 'error' and ended
+    // the process. Now it fails this transaction, and the broken client is discarded.
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const tx: SqlQuery = {
@@ -94,7 +102,8 @@ class PgClient implements SqlClient {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
   }
 
