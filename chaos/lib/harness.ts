@@ -215,6 +215,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       void w.exited.then(() => {
         if (w.killedOnPurpose) return;
         count("unexpected-exit");
+        obs.timeline.push({ at: Date.now(), kind: "crash", target: w.config.workerId });
         obs.workerErrors.unshift(
           `${w.config.workerId} exited by itself (code ${w.exit?.code}, signal ${w.exit?.signal}): ${w.errors.slice(-3).join(" | ")}`,
         );
