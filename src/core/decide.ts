@@ -1,7 +1,7 @@
 import { ErrorCodes, errorInfo, type ErrorInfo } from "./errors.js";
 import type { Json } from "./json.js";
 import type { CompensationReason, EventDraft } from "./events.js";
-import type { SagaPlan, StepPlan } from "./plan.js";
+import { DEFAULT_CRASH_LOOP_LIMIT, type SagaPlan, type StepPlan } from "./plan.js";
 import { retryAt } from "./retry.js";
 import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
 
@@ -47,12 +47,13 @@ const cancelledError = (): ErrorInfo =>
   errorInfo(ErrorCodes.CANCELLED, "the saga was cancelled", false);
 const timedOutError = (): ErrorInfo =>
   errorInfo(ErrorCodes.SAGA_TIMEOUT, "the saga ran past its deadline", false);
-const workerLost = (what: string): ErrorInfo =>
+const crashLoop = (what: string, lost: number): ErrorInfo =>
   errorInfo(
-    ErrorCodes.WORKER_LOST,
-    `the process running this ${what} stopped before recording its outcome`,
-    true,
+    ErrorCodes.CRASH_LOOP,
+    `the process running this ${what} stopped before recording its outcome ${lost} times in a row`,
+    false,
   );
+const limitOf = (plan: SagaPlan): number => plan.crashLoopLimit ?? DEFAULT_CRASH_LOOP_LIMIT;
 
 /**
  * The pure "what happens next" function: from the plan, the state and the clock, one decision.
@@ -96,6 +97,7 @@ function stepState(state: SagaState, name: string): StepState {
 }
 
 function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
+  const crashLoopLimit = limitOf(plan);
   for (const node of plan.nodes) {
     const steps = node.kind === "step" ? [node.step] : node.branches;
     if (steps.every((s) => isDone(stepState(state, s.name)))) continue;
@@ -124,7 +126,7 @@ function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): De
     let waitingForSignal = false;
     for (const plan of steps) {
       const s = stepState(state, plan.name);
-      const next = nextForwardAttempt(plan, s, input);
+      const next = nextForwardAttempt(plan, s, input, crashLoopLimit);
       if (next.kind === "append") return { type: "append", event: next.event };
       if (next.kind === "start") starts.push({ step: plan.name, attempt: next.attempt });
       if (next.kind === "wait") wakeAt = wakeAt === null ? next.at : Math.min(wakeAt, next.at);
@@ -150,7 +152,12 @@ type StepNext =
   | { kind: "signal" }
   | { kind: "none" };
 
-function nextForwardAttempt(plan: StepPlan, s: StepState, input: DecideInput): StepNext {
+function nextForwardAttempt(
+  plan: StepPlan,
+  s: StepState,
+  input: DecideInput,
+  crashLoopLimit: number,
+): StepNext {
   switch (s.status) {
     case "pending":
       if (s.attempts === 0 && plan.conditional && !input.evaluate(plan.name)) {
@@ -159,15 +166,17 @@ function nextForwardAttempt(plan: StepPlan, s: StepState, input: DecideInput): S
       return { kind: "start", attempt: s.attempts + 1 };
     case "running":
       if (input.inFlight.has(plan.name)) return { kind: "none" };
-      // Started by a process that is gone: that attempt counts, and its outcome is unknown.
-      if (s.attempts - s.attemptBase >= plan.retry.maxAttempts) {
+      // Started by a process that is gone: a lost attempt. It does not use the retry budget (our
+      // crash must not decide the business outcome), but a step that loses its process every
+      // time is stopped by the crash-loop limit.
+      if (s.lostInARow + 1 >= crashLoopLimit) {
         return {
           kind: "append",
           event: {
             type: "StepFailed",
             step: plan.name,
             attempt: s.attempts,
-            error: workerLost("step"),
+            error: crashLoop("step", s.lostInARow + 1),
             retryAt: null,
           },
         };
@@ -242,17 +251,15 @@ function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput
         };
       case "compensating":
         if (input.inFlight.has(name)) return { type: "await", wakeAt: null };
-        if (
-          s.compensationAttempts - s.compensationAttemptBase >=
-          stepPlan.compensationRetry.maxAttempts
-        ) {
+        // A lost compensation attempt: re-run, not counted, unless it is a crash loop.
+        if (s.lostInARow + 1 >= limitOf(plan)) {
           return {
             type: "append",
             event: {
               type: "StepCompensationFailed",
               step: name,
               attempt: s.compensationAttempts,
-              error: workerLost("compensation"),
+              error: crashLoop("compensation", s.lostInARow + 1),
               retryAt: null,
             },
           };
@@ -299,15 +306,12 @@ export function attemptFailed(
   random: number,
 ): EventDraft {
   if (phase === "forward") {
-    const at = retryAt(plan.retry, attempt - s.attemptBase, error, now, random);
+    // Lost attempts (our crashes) are not the step's: they do not use its budget.
+    const used = attempt - s.attemptBase - s.lostAttempts;
+    const at = retryAt(plan.retry, used, error, now, random);
     return { type: "StepFailed", step: plan.name, attempt, error, retryAt: at };
   }
-  const at = retryAt(
-    plan.compensationRetry,
-    attempt - s.compensationAttemptBase,
-    error,
-    now,
-    random,
-  );
+  const used = attempt - s.compensationAttemptBase - s.compensationLostAttempts;
+  const at = retryAt(plan.compensationRetry, used, error, now, random);
   return { type: "StepCompensationFailed", step: plan.name, attempt, error, retryAt: at };
 }

@@ -19,8 +19,13 @@ export const ErrorCodes = {
   STEP_RESULT_NOT_JSON: "SAGA_STEP_RESULT_NOT_JSON",
   /** A step threw something that is not an `Error` (a string, an object…). */
   NON_ERROR_THROWN: "SAGA_NON_ERROR_THROWN",
-  /** The process running a step died; the attempt is counted and the step re-run. */
+  /**
+   * The process running a step died before recording its outcome. Since the crash-loop rule the
+   * attempt is re-run without counting against the retry budget; older histories may hold it.
+   */
   WORKER_LOST: "SAGA_WORKER_LOST",
+  /** A step (or compensation) lost its process `crashLoopLimit` times in a row: it fails for good. */
+  CRASH_LOOP: "SAGA_CRASH_LOOP",
   /** A `wait` step's timeout passed before the event it waited for arrived. */
   WAIT_TIMEOUT: "SAGA_WAIT_TIMEOUT",
   /** A child saga (a `saga` step) did not complete: it compensated or failed. */
@@ -91,6 +96,8 @@ export const ErrorCodes = {
   INVALID_TRANSITION: "SAGA_INVALID_TRANSITION",
   /** The store (database) failed. */
   STORE_ERROR: "SAGA_STORE_ERROR",
+  /** A PGlite data directory is open in another live process (PGlite allows one process). */
+  STORE_LOCKED: "SAGA_STORE_LOCKED",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

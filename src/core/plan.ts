@@ -70,8 +70,16 @@ export interface SagaPlan {
   /** Deadline of the whole saga, from its start; null = none. */
   timeoutMs: number | null;
   onFailure: FailurePolicy;
+  /**
+   * Lost attempts in a row (the process running the step died each time) after which the step
+   * fails for good with `SAGA_CRASH_LOOP` instead of being run again. Default 5.
+   */
+  crashLoopLimit?: number;
   nodes: NodePlan[];
 }
+
+/** Consecutive lost attempts of one step that mean the step itself kills its worker. */
+export const DEFAULT_CRASH_LOOP_LIMIT = 5;
 
 /** All steps of a plan, in definition order (branches of a group in their order). */
 export function planSteps(plan: SagaPlan): StepPlan[] {
@@ -92,6 +100,11 @@ export function validatePlan(plan: SagaPlan): string[] {
     if (problem !== null) problems.push(`${path}: ${problem}`);
   };
   duration(plan.timeoutMs, "timeoutMs");
+  if (
+    plan.crashLoopLimit !== undefined &&
+    !(Number.isInteger(plan.crashLoopLimit) && plan.crashLoopLimit >= 1)
+  )
+    problems.push(`crashLoopLimit: must be an integer >= 1`);
   if (plan.nodes.length === 0) problems.push(`steps: a saga needs at least one step`);
   const seen = new Set<string>();
   plan.nodes.forEach((node, i) => {

@@ -54,20 +54,31 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
   };
 
   switch (event.type) {
-    case "StepStarted":
+    case "StepStarted": {
+      // A step still running here means the process of its previous attempt died: a lost attempt.
+      const lost = state.steps[event.step]?.status === "running";
+      const prev = state.steps[event.step] ?? BLANK_STEP;
       step(event.step, {
         status: "running",
         attempts: event.attempt,
         retryAt: null,
         startedAt: event.at,
         endedAt: null,
+        ...(lost ? { lostAttempts: prev.lostAttempts + 1, lostInARow: prev.lostInARow + 1 } : {}),
       });
       break;
+    }
     case "StepSuspended":
-      step(event.step, { status: "suspended", suspendedUntil: event.until, waitFor: event.wait });
+      step(event.step, {
+        status: "suspended",
+        suspendedUntil: event.until,
+        waitFor: event.wait,
+        lostInARow: 0,
+      });
       break;
     case "StepCompleted":
       step(event.step, {
+        lostInARow: 0,
         status: "completed",
         result: event.result,
         error: null,
@@ -79,6 +90,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       break;
     case "StepFailed":
       step(event.step, {
+        lostInARow: 0,
         status: "failed",
         error: event.error,
         retryAt: event.retryAt,
@@ -89,6 +101,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       break;
     case "StepAborted":
       step(event.step, {
+        lostInARow: 0,
         status: "aborted",
         error: event.error,
         retryAt: null,
@@ -123,15 +136,25 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       next.failedPhase = null;
       next.endedAt = null;
       break;
-    case "StepCompensationStarted":
+    case "StepCompensationStarted": {
+      const prev = state.steps[event.step] ?? BLANK_STEP;
+      const lost = prev.status === "compensating";
       step(event.step, {
         status: "compensating",
         compensationAttempts: event.attempt,
         compensationRetryAt: null,
+        ...(lost
+          ? {
+              compensationLostAttempts: prev.compensationLostAttempts + 1,
+              lostInARow: prev.lostInARow + 1,
+            }
+          : {}),
       });
       break;
+    }
     case "StepCompensated":
       step(event.step, {
+        lostInARow: 0,
         status: "compensated",
         compensationError: null,
         compensationRetryAt: null,
@@ -140,6 +163,7 @@ export function applyEvent(state: SagaState | null, event: SagaEvent): SagaState
       break;
     case "StepCompensationFailed":
       step(event.step, {
+        lostInARow: 0,
         status: "compensation_failed",
         compensationError: event.error,
         compensationRetryAt: event.retryAt,
@@ -241,6 +265,8 @@ function retry(state: SagaState, next: SagaState, deadlineAt: number | null): vo
           ...s,
           status: "completed",
           compensationAttemptBase: s.compensationAttempts,
+          compensationLostAttempts: 0,
+          lostInARow: 0,
         };
       }
     }
@@ -250,7 +276,13 @@ function retry(state: SagaState, next: SagaState, deadlineAt: number | null): vo
     next.reason = null;
     for (const [name, s] of Object.entries(steps)) {
       if ((s.status === "failed" && s.retryAt === null) || s.status === "aborted") {
-        steps[name] = { ...s, status: "pending", attemptBase: s.attempts };
+        steps[name] = {
+          ...s,
+          status: "pending",
+          attemptBase: s.attempts,
+          lostAttempts: 0,
+          lostInARow: 0,
+        };
       }
     }
   }

@@ -47,8 +47,17 @@ export interface StepState {
   /** While suspended: the durable timer (null = none) and what the step waits for. */
   suspendedUntil: number | null;
   waitFor: WaitSpec | null;
+  /**
+   * Attempts since `attemptBase` whose process died before recording an outcome. A lost attempt
+   * is our crash, not the step's failure: it does not count against `retry.maxAttempts`.
+   */
+  lostAttempts: number;
+  /** Lost attempts in a row (either phase), reset by any recorded outcome: the crash-loop count. */
+  lostInARow: number;
   compensationAttempts: number;
   compensationAttemptBase: number;
+  /** Like `lostAttempts`, for the compensation (since `compensationAttemptBase`). */
+  compensationLostAttempts: number;
   compensationError: ErrorInfo | null;
   compensationRetryAt: number | null;
   compensatedAt: number | null;
@@ -95,8 +104,11 @@ export const PENDING_STEP: StepState = Object.freeze({
   endedAt: null,
   suspendedUntil: null,
   waitFor: null,
+  lostAttempts: 0,
+  lostInARow: 0,
   compensationAttempts: 0,
   compensationAttemptBase: 0,
+  compensationLostAttempts: 0,
   compensationError: null,
   compensationRetryAt: null,
   compensatedAt: null,

@@ -16,7 +16,15 @@ export class CalibratedClock implements Clock {
   private last = 0;
   constructor(private readonly local: Clock = systemClock) {}
 
-  /** `dbNow` read from the database; `sentAt`/`receivedAt` local times around the read. */
+  /**
+   * The local clock, uncorrected: what `sentAt`/`receivedAt` of `calibrate` must be read from
+   * (reading `Date.now()` there instead left an injected clock's skew uncorrected).
+   */
+  localNow(): number {
+    return this.local.now();
+  }
+
+  /** `dbNow` read from the database; `sentAt`/`receivedAt` local times (`localNow`) around the read. */
   calibrate(dbNow: number, sentAt: number, receivedAt: number): void {
     this.offset = dbNow - (sentAt + receivedAt) / 2;
   }

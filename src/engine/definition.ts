@@ -98,6 +98,12 @@ export interface SagaDefinitionInput<TInput = Json, TResults = AnyResults> {
   timeoutMs?: number;
   /** `compensate` (default) or `pause`: stay `failed` for an operator to `retry` or `cancel`. */
   onFailure?: FailurePolicy;
+  /**
+   * Lost attempts in a row (the worker died while running the step or its compensation) after
+   * which the step fails for good with `SAGA_CRASH_LOOP`. A lost attempt is re-run and does not
+   * use the retry budget. Default 5.
+   */
+  crashLoopLimit?: number;
   /** Defaults for every step's `retry` (and compensations' `compensationRetry`). */
   retry?: Partial<RetryPolicy>;
   /** Default per-attempt time limit of every step. */
@@ -186,6 +192,7 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
     version: input.version ?? 1,
     timeoutMs: input.timeoutMs ?? null,
     onFailure: input.onFailure ?? "compensate",
+    ...(input.crashLoopLimit !== undefined ? { crashLoopLimit: input.crashLoopLimit } : {}),
     nodes,
   };
   if (input.attributes !== undefined && typeof input.attributes !== "function")

@@ -205,9 +205,9 @@ export class Orchestrator {
   static async create(options: OrchestratorOptions): Promise<Orchestrator> {
     const orchestrator = new Orchestrator(options);
     await orchestrator.store.migrate();
-    const sentAt = Date.now();
+    const sentAt = orchestrator.clock.localNow();
     const dbNow = await orchestrator.store.now();
-    orchestrator.clock.calibrate(dbNow, sentAt, Date.now());
+    orchestrator.clock.calibrate(dbNow, sentAt, orchestrator.clock.localNow());
     orchestrator.loops.start();
     return orchestrator;
   }

@@ -111,14 +111,14 @@ export class WorkerLoops {
     let full = false;
     try {
       const limit = Math.min(100, this.o.capacity());
-      const sentAt = Date.now();
+      const sentAt = this.o.clock.localNow();
       const result = await this.o.store.claimDue({
         owner: this.o.owner,
         leaseMs: this.o.leaseMs,
         limit,
         types: this.o.registry.types(),
       });
-      this.o.clock.calibrate(result.now, sentAt, Date.now());
+      this.o.clock.calibrate(result.now, sentAt, this.o.clock.localNow());
       for (const claimed of result.claimed) {
         if (this.stopped) break;
         this.o.adopt(claimed);

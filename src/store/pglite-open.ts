@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { lstat, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { ErrorCodes, SagaError } from "../core/errors.js";
 
 /**
  * PGlite's start parameters, plus:
@@ -35,7 +36,73 @@ export async function openPglite(dataDir?: string): Promise<PGlite> {
     return PGlite.create({ loadDataDir: image, startParams: START_PARAMS });
   }
   if (!existsSync(join(dataDir, "PG_VERSION"))) await initdbInChild(dataDir);
-  return PGlite.create({ dataDir, startParams: START_PARAMS });
+  const release = lockDataDir(dataDir);
+  let db: PGlite;
+  try {
+    db = await PGlite.create({ dataDir, startParams: START_PARAMS });
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const close = db.close.bind(db);
+  db.close = async () => {
+    try {
+      await close();
+    } finally {
+      release();
+    }
+  };
+  return db;
+}
+
+/** The lock file of a data directory: the pid of the process that has it open. */
+export const LOCK_FILE = "saga-orchestrator.pid";
+
+/**
+ * Takes the data directory for this process. PGlite is single-process: a second process opening
+ * the same files would corrupt them. A lock left by a process that died (kill -9) is taken over;
+ * a live holder (or this process, opening it twice) is refused with SAGA_STORE_LOCKED.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let holder: number;
+    try {
+      holder = Number(readFileSync(path, "utf8").trim());
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      throw new SagaError(
+        ErrorCodes.STORE_LOCKED,
+        `the PGlite data directory ${dataDir} is in use by process ${holder}` +
+          `${holder === process.pid ? " (this one)" : ""}: PGlite allows one process at a time; ` +
+          "use PostgreSQL for several processes",
+        { retryable: false },
+      );
+    }
+    rmSync(path, { force: true }); // its process is gone: a stale lock
+  }
+  throw new SagaError(ErrorCodes.STORE_LOCKED, `could not lock ${dataDir} (${path})`, {
+    retryable: false,
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 // PGlite's CommonJS build, which `node -e` can require by its path.

@@ -33,7 +33,9 @@ export class PostgresStore extends SqlStore {
 
 class PgClient implements SqlClient {
   private readonly pool: pg.Pool;
-  private readonly ready: Promise<void>;
+  private readonly schema: string;
+  /** The schema creation in flight or done; reset when it failed, so the next query tries again. */
+  private schemaReady: Promise<void> | null = null;
 
   constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? "public";
@@ -46,15 +48,28 @@ class PgClient implements SqlClient {
     });
     // A broken idle connection must not crash the process; the next query reconnects.
     this.pool.on("error", () => undefined);
-    this.ready =
-      schema === "public"
-        ? Promise.resolve()
-        : this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).then(() => undefined);
-    this.ready.catch(() => undefined);
+    this.schema = schema;
+    this.ready().catch(() => undefined);
+  }
+
+  /**
+   * Creates the schema once. A store opened while PostgreSQL is down must recover when it comes
+   * back: a failed attempt is forgotten (it used to be kept, failing every query forever).
+   */
+  private ready(): Promise<void> {
+    if (this.schema === "public") return Promise.resolve();
+    this.schemaReady ??= this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`).then(
+      () => undefined,
+      (error: unknown) => {
+        this.schemaReady = null;
+        throw error;
+      },
+    );
+    return this.schemaReady;
   }
 
   async query<Row>(text: string, params?: readonly unknown[]): Promise<Row[]> {
-    await this.ready;
+    await this.ready();
     // A named (prepared) statement: each connection plans it once, not on every checkpoint.
     const result = await this.pool.query({
       name: statementName(text),
@@ -65,13 +80,21 @@ class PgClient implements SqlClient {
   }
 
   async exec(script: string): Promise<void> {
-    await this.ready;
+    await this.ready();
     await this.pool.query(script);
   }
 
   async transaction<T>(fn: (tx: SqlQuery) => Promise<T>): Promise<T> {
-    await this.ready;
+    await this.ready();
     const client = await this.pool.connect();
+    // The pool listens for errors of idle clients only: a checked-out client whose backend is
+    // terminated (pg_terminate_backend, a server crash) emitted an unhandled 'error' and ended
+    // the process. Now it fails this transaction, and the broken client is discarded.
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const tx: SqlQuery = {
@@ -88,7 +111,8 @@ class PgClient implements SqlClient {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
   }
 

@@ -238,32 +238,92 @@ describe("decide: forward", () => {
       expect(decide(plan, lost(2), input())).toEqual(start("forward", ["b", 3]));
     });
 
-    it("fails for good with WORKER_LOST once the attempts are spent", () => {
-      expect(decide(plan, lost(3), input())).toMatchObject({
+    it("does not use the retry budget: a step lost after its last budgeted attempt runs again", () => {
+      expect(decide(plan, lost(3), input())).toEqual(start("forward", ["b", 4]));
+    });
+
+    const lostInARow = (n: number) =>
+      stateAfter([
+        ...ran("a"),
+        ...Array.from({ length: n }, (_, i): Stamped => ({
+          type: "StepStarted",
+          step: "b",
+          attempt: i + 1,
+        })),
+      ]);
+
+    it("fails for good with CRASH_LOOP after crashLoopLimit lost attempts in a row", () => {
+      // Four lost (the fifth runs now) -> restart; five lost -> crash loop.
+      expect(decide(plan, lostInARow(4), input())).toEqual(start("forward", ["b", 5]));
+      expect(decide(plan, lostInARow(5), input())).toMatchObject({
         type: "append",
         event: {
           type: "StepFailed",
           step: "b",
-          attempt: 3,
+          attempt: 5,
           retryAt: null,
-          error: { code: ErrorCodes.WORKER_LOST, retryable: true },
+          error: { code: ErrorCodes.CRASH_LOOP, retryable: false },
         },
+      });
+      const tolerant = saga([step("a"), step("b"), step("c")], { crashLoopLimit: 8 });
+      expect(decide(tolerant, lostInARow(5), input())).toEqual(start("forward", ["b", 6]));
+      const strict = saga([step("a"), step("b"), step("c")], { crashLoopLimit: 1 });
+      expect(decide(strict, lostInARow(1), input())).toMatchObject({
+        type: "append",
+        event: { type: "StepFailed", error: { code: ErrorCodes.CRASH_LOOP } },
       });
     });
 
-    it("counts the budget from the last operator retry", () => {
-      const oneShot = saga([step("a"), step("b", { maxAttempts: 1 }), step("c")]);
+    it("counts only lost attempts in a row: a recorded outcome resets the crash-loop count", () => {
       const state = stateAfter([
         ...ran("a"),
-        ...failedForGood("b"),
+        { type: "StepStarted", step: "b", attempt: 1 },
+        { type: "StepStarted", step: "b", attempt: 2 },
+        { type: "StepStarted", step: "b", attempt: 3 },
+        { type: "StepStarted", step: "b", attempt: 4 },
+        { type: "StepFailed", step: "b", attempt: 4, error: boom(), retryAt: T0 + 1 },
+        { type: "StepStarted", step: "b", attempt: 5 },
+        { type: "StepStarted", step: "b", attempt: 6 },
+      ]);
+      expect(state.steps.b).toMatchObject({ lostAttempts: 4, lostInARow: 1 });
+      expect(decide(plan, state, input())).toEqual(start("forward", ["b", 7]));
+    });
+
+    it("a failure after lost attempts is retried as if they never ran", () => {
+      const state = stateAfter([
+        ...ran("a"),
+        { type: "StepStarted", step: "b", attempt: 1 },
+        { type: "StepStarted", step: "b", attempt: 2 },
+        { type: "StepStarted", step: "b", attempt: 3 },
+      ]);
+      // Attempt 3 is the first whose outcome is known: 2 of the 3 budgeted attempts remain.
+      const failed = attemptFailed(
+        "forward",
+        plan.nodes[1]!.kind === "step" ? plan.nodes[1]!.step : step("b"),
+        state.steps.b!,
+        3,
+        boom(),
+        NOW,
+        0,
+      );
+      expect(failed).toMatchObject({ type: "StepFailed", retryAt: NOW + 100 });
+    });
+
+    it("an operator retry resets the lost and crash-loop counts", () => {
+      const oneShot = saga([step("a"), step("b", { maxAttempts: 1 }), step("c")], {
+        crashLoopLimit: 2,
+      });
+      const state = stateAfter([
+        ...ran("a"),
+        { type: "StepStarted", step: "b", attempt: 1 },
+        { type: "StepStarted", step: "b", attempt: 2 },
+        { type: "StepFailed", step: "b", attempt: 2, error: boom(), retryAt: null },
         { type: "SagaFailed", phase: "forward", error: boom() },
         { type: "SagaRetried", deadlineAt: null },
-        { type: "StepStarted", step: "b", attempt: 2 },
+        { type: "StepStarted", step: "b", attempt: 3 },
       ]);
-      expect(decide(oneShot, state, input())).toMatchObject({
-        type: "append",
-        event: { type: "StepFailed", step: "b", attempt: 2, retryAt: null },
-      });
+      expect(state.steps.b).toMatchObject({ attemptBase: 2, lostAttempts: 0, lostInARow: 0 });
+      expect(decide(oneShot, state, input())).toEqual(start("forward", ["b", 4]));
       expect(decide(oneShot, state, input({ running: ["b"] }))).toEqual({
         type: "await",
         wakeAt: null,
@@ -516,26 +576,33 @@ describe("decide: compensation", () => {
       expect(decide(plan, state, input())).toEqual(start("compensation", ["p1", 2]));
     });
 
-    it("a lost compensation is restarted, or fails with WORKER_LOST when its budget is spent", () => {
-      const lostOnce = stateAfter([
-        ...forward,
-        { type: "StepCompensationStarted", step: "p1", attempt: 1 },
-      ]);
-      expect(decide(plan, lostOnce, input())).toEqual(start("compensation", ["p1", 2]));
+    it("a lost compensation is restarted without using its budget, or stops on a crash loop", () => {
+      const lost = (n: number) =>
+        stateAfter([
+          ...forward,
+          ...Array.from({ length: n }, (_, i): Stamped => ({
+            type: "StepCompensationStarted",
+            step: "p1",
+            attempt: i + 1,
+          })),
+        ]);
+      expect(decide(plan, lost(1), input())).toEqual(start("compensation", ["p1", 2]));
       const strict = saga([
         step("a"),
         step("b", { compensable: false }),
         parallel("g", step("p1", { compensationMaxAttempts: 1 }), step("p2")),
         step("x"),
       ]);
-      expect(decide(strict, lostOnce, input())).toMatchObject({
+      // One budgeted attempt, three lost: still restarted.
+      expect(decide(strict, lost(3), input())).toEqual(start("compensation", ["p1", 4]));
+      expect(decide(strict, lost(5), input())).toMatchObject({
         type: "append",
         event: {
           type: "StepCompensationFailed",
           step: "p1",
-          attempt: 1,
+          attempt: 5,
           retryAt: null,
-          error: { code: ErrorCodes.WORKER_LOST },
+          error: { code: ErrorCodes.CRASH_LOOP, retryable: false },
         },
       });
     });

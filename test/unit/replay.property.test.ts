@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { decide } from "../../src/core/decide.js";
 import { ErrorCodes } from "../../src/core/errors.js";
 import type { SagaEvent } from "../../src/core/events.js";
-import { planSteps, validatePlan, type NodePlan, type SagaPlan } from "../../src/core/plan.js";
+import {
+  DEFAULT_CRASH_LOOP_LIMIT,
+  planSteps,
+  validatePlan,
+  type NodePlan,
+  type SagaPlan,
+} from "../../src/core/plan.js";
 import { applyEvent, replay } from "../../src/core/reducer.js";
 import type { SagaState } from "../../src/core/state.js";
 import {
@@ -132,7 +138,9 @@ describe("simulated runs (random plans and worlds)", () => {
         (sum, s) => sum + 2 * budgets * (s.retry.maxAttempts + s.compensationRetry.maxAttempts) + 1,
         0,
       );
-      expect(run.events.length).toBeLessThanOrEqual(perStep + 2 * world.operator.length + 4);
+      // A crash loses at most one attempt per branch in flight (3), each a lone StepStarted.
+      const lost = 3 * world.crashAfterEvents.length;
+      expect(run.events.length).toBeLessThanOrEqual(perStep + 2 * world.operator.length + 4 + lost);
       const last = decide(plan, run.state, {
         now: Number.MAX_SAFE_INTEGER,
         inFlight: new Set(),
@@ -276,10 +284,14 @@ describe("simulated runs (random plans and worlds)", () => {
         }
         for (const [name, s] of Object.entries(after.steps)) {
           const p = plans.get(name)!;
-          expect(s.attempts - s.attemptBase).toBeLessThanOrEqual(p.retry.maxAttempts);
-          expect(s.compensationAttempts - s.compensationAttemptBase).toBeLessThanOrEqual(
-            p.compensationRetry.maxAttempts,
+          // Lost attempts (a crash of ours) are outside the budget; each run has its own crashes.
+          expect(s.attempts - s.attemptBase - s.lostAttempts).toBeLessThanOrEqual(
+            p.retry.maxAttempts,
           );
+          expect(
+            s.compensationAttempts - s.compensationAttemptBase - s.compensationLostAttempts,
+          ).toBeLessThanOrEqual(p.compensationRetry.maxAttempts);
+          expect(s.lostInARow).toBeLessThan(DEFAULT_CRASH_LOOP_LIMIT);
         }
       });
     });
@@ -293,5 +305,73 @@ describe("simulated runs (random plans and worlds)", () => {
       ];
       for (const e of stops) expect(e.error.code).not.toBe(ErrorCodes.SIBLING_FAILED);
     });
+  });
+});
+
+describe("lost attempts (the worker died): our crash never decides the outcome", () => {
+  const allOk = (crashes: number[]): World => ({
+    forward: {},
+    compensation: {},
+    conditions: {},
+    cancelAfterEvents: null,
+    crashAfterEvents: crashes,
+    operator: [],
+    tape: [],
+  });
+
+  it("a saga whose every recorded outcome is ok completes, however its crashes fall", () => {
+    fc.assert(
+      fc.property(
+        planArb.map((p) => ({ ...p, timeoutMs: null })),
+        // Fewer crashes than the crash-loop limit: none of them can be a crash loop.
+        fc.array(fc.integer({ min: 1, max: 80 }), { maxLength: DEFAULT_CRASH_LOOP_LIMIT - 1 }),
+        fc.array(fc.nat({ max: 999 }), { maxLength: 200 }),
+        (plan, crashes, tape) => {
+          const run = simulate(plan, { ...allOk(crashes), tape }, 2_000);
+          expect(run.terminated).toBe(true);
+          expect(run.state.status).toBe("completed");
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it("a compensation whose outcomes are ok ends compensated, however its crashes fall", () => {
+    fc.assert(
+      fc.property(
+        planArb.map((p) => ({ ...p, timeoutMs: null, onFailure: "compensate" as const })),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.integer({ min: 1, max: 80 }), { maxLength: DEFAULT_CRASH_LOOP_LIMIT - 1 }),
+        (plan, cancelAt, crashes) => {
+          const run = simulate(plan, { ...allOk(crashes), cancelAfterEvents: cancelAt }, 2_000);
+          expect(run.terminated).toBe(true);
+          // Cancelled before the end -> compensated; the cancel may come after it completed.
+          expect(["compensated", "completed"]).toContain(run.state.status);
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it("a step that kills its worker every time stops with CRASH_LOOP; the saga still ends", () => {
+    fc.assert(
+      fc.property(planArb, (plan) => {
+        const everyEvent = Array.from({ length: 400 }, (_, i) => i + 1);
+        const run = simulate(plan, { ...allOk(everyEvent) }, 5_000);
+        expect(run.terminated).toBe(true);
+        const stops = run.events.filter(
+          (e) => e.type === "StepFailed" || e.type === "StepCompensationFailed",
+        );
+        expect(stops.length).toBeGreaterThan(0);
+        for (const e of stops) {
+          if (e.type === "StepFailed" || e.type === "StepCompensationFailed")
+            expect(e.error.code).toBe(ErrorCodes.CRASH_LOOP);
+        }
+        for (const st of run.states)
+          for (const step of Object.values(st.steps))
+            expect(step.lostInARow).toBeLessThan(DEFAULT_CRASH_LOOP_LIMIT);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
