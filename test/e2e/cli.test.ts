@@ -244,7 +244,9 @@ describe.each([pgliteSetup(), postgresSetup()])("saga serve on $name", (setup) =
   );
 
   it("cancel of a slow saga returns, and the saga ends compensated (cancelled)", SLOW, async () => {
-    const { body } = await startSaga({ order_id: unique("slow"), step_ms: 3_000 });
+    // Three steps of 10 s each (demo_order's longest): the saga runs for 30 s, far longer than one
+    // CLI process takes to start, even on a loaded machine (3 s steps once ended first there).
+    const { body } = await startSaga({ order_id: unique("slow"), step_ms: 10_000 });
 
     const cancel = await cli("cancel", body.saga_id);
     expectSuccess(cancel);
