@@ -129,6 +129,7 @@ export class Orchestrator {
     const batch = {
       maxBatch: options.maxCommitBatch ?? 256,
       maxConcurrent: options.commitConcurrency ?? 2,
+      isItemFault: (error: unknown) => this.store.isDataError(error),
     };
     const creates = new Batcher<NewSaga, CreateResult>((b) => this.store.create(b), batch);
     const commits = new Batcher<Commit, CommitResult>((b) => this.store.commit(b), batch);

@@ -17,6 +17,11 @@ export interface Store {
   create(batch: readonly NewSaga[]): Promise<CreateResult[]>;
   /** Appends events and updates projections, fenced by lease and expected version, in one transaction. */
   commit(batch: readonly Commit[]): Promise<CommitResult[]>;
+  /**
+   * True when `create` or `commit` threw because of one item's data (a value the database
+   * refuses), not because the database is unavailable: the batch is then retried item by item.
+   */
+  isDataError(error: unknown): boolean;
   /** Leases up to `limit` due sagas of the given types (SKIP LOCKED) and returns their state. */
   claimDue(request: ClaimRequest): Promise<ClaimDueResult>;
   /** Leases one saga if it is unleased (or its lease expired) and its status is one of `statuses`. */

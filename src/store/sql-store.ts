@@ -47,6 +47,7 @@ import { RELEASE_LEASES } from "./sql/release-leases.js";
 import { RENEW_LEASES } from "./sql/renew-leases.js";
 import { REQUEST_CANCEL } from "./sql/request-cancel.js";
 import type { SqlClient } from "./sql-client.js";
+import { isDataError } from "./sql-errors.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -66,6 +67,10 @@ export class SqlStore implements Store {
 
   async migrate(): Promise<void> {
     await migrate(this.sql);
+  }
+
+  isDataError(error: unknown): boolean {
+    return isDataError(error);
   }
 
   async now(): Promise<number> {
