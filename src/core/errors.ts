@@ -112,8 +112,6 @@ export const ApiErrorCodes = {
   RESERVED_IDEMPOTENCY_KEY: "RESERVED_IDEMPOTENCY_KEY",
   /** 400: event metadata naming a bus header the engine sets (`x-*`, traceparent…). */
   RESERVED_METADATA_KEY: "RESERVED_METADATA_KEY",
-  /** 413: a published event's data and metadata exceed SAGA_MAX_EVENT_BYTES. */
-  EVENT_TOO_LARGE: "EVENT_TOO_LARGE",
   /** 403: a tenant quota (e.g. SAGA_QUOTA_DEFINITIONS) is used up. */
   QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
   /** 429: the tenant's saga starts per second (SAGA_QUOTA_STARTS_PER_SECOND) are used up. */

@@ -83,7 +83,7 @@ describe("API quotas and boundaries (PostgreSQL)", () => {
   });
 
   describe("event size through the API", () => {
-    it("answers 413 EVENT_TOO_LARGE past SAGA_MAX_EVENT_BYTES and stores nothing", async () => {
+    it("answers 413 SAGA_EVENT_TOO_LARGE past SAGA_MAX_EVENT_BYTES and stores nothing", async () => {
       const stream = `big-${randomUUID()}`;
       const reply = await call(app(), {
         method: "POST",
@@ -91,7 +91,7 @@ describe("API quotas and boundaries (PostgreSQL)", () => {
         headers: as(ADMIN),
         payload: { stream_id: stream, type: "x.happened", data: { blob: "z".repeat(2000) } },
       });
-      expectError(reply, 413, "EVENT_TOO_LARGE");
+      expectError(reply, 413, "SAGA_EVENT_TOO_LARGE");
       expectError(
         await call(app(), { method: "GET", url: `/events/stream/${stream}`, headers: as(ADMIN) }),
         404,

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { SagaMetrics } from "../../src/telemetry/metrics.js";
@@ -151,17 +151,29 @@ describe.each(FILES)("%s", (file) => {
         port: 8009,
       });
 
+      // Every metric the service declares (src/telemetry): the saga metrics and the store, bus and
+      // HTTP ones registered beside them. (test/e2e/prometheus-dashboard.test.ts also runs every
+      // panel's query against a real scrape.)
       const metrics = new SagaMetrics(() => Promise.resolve([]));
       const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+      for (const file of readdirSync(new URL("../../src/telemetry/", import.meta.url))) {
+        const text = readFileSync(new URL(`../../src/telemetry/${file}`, import.meta.url), "utf8");
+        for (const m of text.matchAll(/\bname: "((?:saga|http)_[a-z_]+)"/g)) exported.add(m[1]!);
+      }
       const used = (text: string) =>
         [...text.matchAll(/\b(saga_[a-z_]+)/g)]
           .map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ""))
           .filter((name) => name !== "saga_type"); // a label, not a metric
-      const dashboard = JSON.parse(read("deploy/grafana/dashboards/saga-orchestrator.json")) as {
-        panels: { targets: { expr: string }[] }[];
+      const dashboard = JSON.parse(read("deploy/grafana/dashboards/saga-dashboard.json")) as {
+        panels: { targets?: { expr: string }[] }[];
       };
-      const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join("\n");
-      const alerts = read("deploy/prometheus/alerts.yml");
+      const exprs = dashboard.panels
+        .flatMap((p) => (p.targets ?? []).map((t) => t.expr))
+        .join("\n");
+      const alertRules = parse(read("deploy/prometheus/alerts.yml")) as {
+        groups: { rules: { expr: string }[] }[];
+      };
+      const alerts = alertRules.groups.flatMap((g) => g.rules.map((r) => r.expr)).join("\n");
       expect(used(exprs).length).toBeGreaterThan(5);
       for (const name of [...used(exprs), ...used(alerts)])
         expect([...exported], `${name} is not a metric the service exports`).toContain(name);

@@ -21,7 +21,10 @@ interface Panel {
   targets?: { refId: string; expr: string; datasource?: { type: string; uid: string } }[];
 }
 const dashboard = JSON.parse(
-  readFileSync(new URL("../../deploy/grafana/saga-dashboard.json", import.meta.url), "utf8"),
+  readFileSync(
+    new URL("../../deploy/grafana/dashboards/saga-dashboard.json", import.meta.url),
+    "utf8",
+  ),
 ) as { title: string; uid: string; schemaVersion: number; panels: Panel[] };
 const queries = dashboard.panels.flatMap((p) =>
   (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })),

@@ -28,13 +28,17 @@ const SHOTS = process.env.SAVE_SCREENSHOTS
   : mkdtempSync(join(tmpdir(), "saga-console-shots-"));
 
 let service: ServiceProcess;
+/** A second service with no credentials configured: the anonymous local-development case. */
+let anonymous: ServiceProcess;
+let anonymousDir: string;
 let browser: { context: BrowserContext; close: () => Promise<void> };
 let dataDir: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "saga-console-e2e-"));
-  // Keys for tenant acme; no key at all is the anonymous admin of tenant default (local dev).
+  anonymousDir = mkdtempSync(join(tmpdir(), "saga-console-anon-"));
+  // Keys for tenant acme (with a key configured, credentials are required: auth fails closed).
   service = await startService(
     "console",
     {
@@ -46,12 +50,20 @@ beforeAll(async () => {
     // A generous bound: the machine running the suite may be busy (PGlite starts in a child).
     { timeoutMs: 300_000 },
   );
+  // Nothing configured, on loopback: no key at all is the anonymous admin of tenant default.
+  anonymous = await startService(
+    "console-anonymous",
+    { SAGA_DATA_DIR: anonymousDir },
+    { timeoutMs: 300_000 },
+  );
   browser = await launchBrowser();
-}, 420_000);
+}, 720_000);
 afterAll(async () => {
   await browser?.close();
   await stopService(service);
+  await stopService(anonymous);
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(anonymousDir, { recursive: true, force: true });
   if (!process.env.SAVE_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
 });
 
@@ -79,7 +91,7 @@ async function openAs(role: Role | "anonymous"): Promise<Page> {
   const page = await browser.context.newPage();
   page.on("pageerror", (e) => pageErrors.push(`${role}: ${e.message}`));
   if (role === "anonymous") {
-    await page.goto(`${service.url}/`);
+    await page.goto(`${anonymous.url}/`);
   } else {
     await page.goto(`${service.url}/ui/signin`);
     await page.locator("#credential").fill(KEYS[role]);
@@ -89,7 +101,8 @@ async function openAs(role: Role | "anonymous"): Promise<Page> {
   await page.locator('[data-testid="role"]').waitFor();
   return page;
 }
-const go = (page: Page, path: string) => page.goto(`${service.url}/ui${path}`);
+/** Another page of the console on the service the tab is on. */
+const go = (page: Page, path: string) => page.goto(new URL(`/ui${path}`, page.url()).href);
 const badge = (page: Page, status: string) =>
   page.locator("h1 .badge", { hasText: new RegExp(`^${status}$`) });
 

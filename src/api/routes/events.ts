@@ -1,4 +1,4 @@
-import { ApiErrorCodes } from "../../core/errors.js";
+import { ApiErrorCodes, ErrorCodes } from "../../core/errors.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
 import type { Json, JsonObject } from "../../core/json.js";
@@ -72,7 +72,7 @@ export function eventRoutes(
       if (size > limits.maxEventBytes) {
         throw new HttpError(
           413,
-          ApiErrorCodes.EVENT_TOO_LARGE,
+          ErrorCodes.EVENT_TOO_LARGE,
           `the event's data and metadata are ${size} bytes as JSON; at most ${limits.maxEventBytes} (SAGA_MAX_EVENT_BYTES)`,
           { limit: limits.maxEventBytes, size },
         );
