@@ -30,7 +30,7 @@ const queries = dashboard.panels.flatMap((p) =>
   (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })),
 );
 
-const key = "observe-key";
+const key = "observe-key-0123456789";
 const sagas: SagaDefinition<never, never>[] = [
   defineSaga({
     name: "obs_ok",
