@@ -97,7 +97,8 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-const reader = (env: Env) => {
+/** The environment's settings as trimmed strings (blank = unset) and bounded integers. */
+export const envReader = (env: Env) => {
   const str = (name: string): string | null => {
     const value = env[name];
     return value === undefined || value.trim() === "" ? null : value.trim();
@@ -123,7 +124,7 @@ export function loadAuthConfig(
   environment: string,
   bool: (name: string, fallback: boolean) => boolean,
 ): AuthConfig {
-  const { str } = reader(env);
+  const { str } = envReader(env);
   const apiKey = str("API_KEY");
   if (apiKey !== null && apiKey.length < 16) {
     throw new ConfigError(
@@ -191,7 +192,7 @@ export function loadAuthConfig(
 
 /** Reads the API's quotas and caps. */
 export function loadApiLimits(env: Env): ApiLimits {
-  const { int, str } = reader(env);
+  const { int, str } = envReader(env);
   const keepAlive = str("SAGA_STREAM_KEEPALIVE_SECONDS");
   const keepAliveSeconds = keepAlive === null ? 15 : Number(keepAlive);
   if (!Number.isFinite(keepAliveSeconds) || keepAliveSeconds < 0.01 || keepAliveSeconds > 3600)

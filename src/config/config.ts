@@ -2,6 +2,7 @@ import { Limits } from "../core/limits.js";
 import {
   API_SETTINGS,
   ConfigError,
+  envReader,
   loadApiLimits,
   loadAuthConfig,
   type ApiLimits,
@@ -122,21 +123,7 @@ export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
       );
     }
   }
-  const str = (name: string): string | null => {
-    const value = env[name];
-    return value === undefined || value.trim() === "" ? null : value.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === null) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new ConfigError(
-        `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`,
-      );
-    }
-    return value;
-  };
+  const { str, int } = envReader(env);
   // Durations have a documented maximum (docs/security/input-bounds.md): 365 days by default.
   const seconds = (
     name: string,
