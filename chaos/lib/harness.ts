@@ -136,10 +136,15 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
 
     // The checker's own consumer group: every message the bus hands out is recorded.
     checkerBus = new RedisStreamsBus({ url: redis.url, keyPrefix: redisPrefix, blockMs: 500 });
-    await checkerBus.subscribe({ group: "chaos-checker", consumer: "checker" }, (m: BusMessage) => {
-      obs.busMessages.push({ id: m.id, type: m.type, key: m.key });
-      return Promise.resolve();
-    });
+    // A short claim idle: an entry Redis handed out just before it was killed stays pending for
+    // this member, and is read again once idle this long (the drain below waits for that).
+    await checkerBus.subscribe(
+      { group: "chaos-checker", consumer: "checker", claimIdleMs: 1_000 },
+      (m: BusMessage) => {
+        obs.busMessages.push({ id: m.id, type: m.type, key: m.key });
+        return Promise.resolve();
+      },
+    );
     publisherBus = new RedisStreamsBus({ url: redis.url, keyPrefix: redisPrefix, blockMs: 500 });
 
     const baseConfig = (slot: number, role: "worker" | "relay"): WorkerConfig => ({
@@ -413,7 +418,19 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       if (Number(rows[0]!.n) === 0 || Date.now() > outboxDeadline) break;
       await sleep(500);
     }
-    await sleep(3_000);
+    // ...and until the checker's group has read and acknowledged every entry of the stream
+    // (no lag, nothing pending), rather than for a fixed time that a loaded machine can outlast.
+    const checkerDeadline = Date.now() + 60_000;
+    for (;;) {
+      const stats = await checkerBus.stats().catch(() => null);
+      const group = stats?.groups.find((g) => g.group === "chaos-checker");
+      if (group && group.lag === 0 && group.pending === 0) break;
+      if (Date.now() > checkerDeadline) {
+        log(`checker group not drained after 60 s: ${JSON.stringify(group ?? null)}`);
+        break;
+      }
+      await sleep(250);
+    }
     await procs.relay?.kill9();
     await Promise.all([publisher, sampler]);
 
