@@ -18,7 +18,7 @@ if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
 fi
 out="${FLAKE_DIR:-$(mktemp -d /tmp/flake-hunt.XXXXXX)}"
 mkdir -p "$out"
-head="$(git rev-parse --short HEAD)"
+head="$(git rev-parse HEAD)"
 hog_pid=""
 
 stop_hog() { [[ -n "$hog_pid" ]] && kill "$hog_pid" 2>/dev/null; hog_pid=""; }
@@ -30,12 +30,13 @@ if [[ "${FLAKE_HOG:-1}" != "0" ]]; then
   hog_pid=$!
 fi
 
-echo "flake-hunt: $runs runs of .ci/run on clones of $head; logs in $out; CPU hog: ${hog_pid:-none}"
+echo "flake-hunt: $runs runs of .ci/run on clones of ${head:0:7}; logs in $out; CPU hog: ${hog_pid:-none}"
 failed=0
 for i in $(seq 1 "$runs"); do
   clone="$out/clone-$i"
   rm -rf "$clone"
-  git clone -q . "$clone"
+  # Every run tests the commit the hunt began on, even if HEAD moves while it runs.
+  git clone -q . "$clone" && git -C "$clone" checkout -q "$head"
   began=$(date +%s)
   if (cd "$clone" && CI=true bash .ci/run) >"$out/run-$i.log" 2>&1 </dev/null; then
     result=passed
@@ -51,5 +52,5 @@ for i in $(seq 1 "$runs"); do
     grep -E "FAIL|Error:" "$out/run-$i.log" | sed 's/\x1b\[[0-9;]*m//g' | head -5 | sed 's/^/    /'
   fi
 done
-echo "flake-hunt: $((runs - failed)) of $runs runs passed, $failed failed (HEAD $head)"
+echo "flake-hunt: $((runs - failed)) of $runs runs passed, $failed failed (commit ${head:0:7})"
 [[ $failed -eq 0 ]]
