@@ -25,7 +25,17 @@ export {
 export type { SagaResult } from "./engine/saga-result.js";
 export type { Logger } from "./engine/logger.js";
 export type { Clock } from "./engine/clock.js";
-export type { SagaPage, SagaQuery, Store } from "./engine/store-port.js";
+export type {
+  DefinitionStore,
+  OutboxSource,
+  SagaPage,
+  SagaQuery,
+  SagaReader,
+  SagaWriter,
+  SignalInbox,
+  Store,
+  StoreLifecycle,
+} from "./engine/store-port.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres-store.js";
 export { PgliteStore, type PgliteStoreOptions } from "./store/pglite-store.js";
 export {

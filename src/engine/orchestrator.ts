@@ -88,11 +88,6 @@ export class Orchestrator {
     return orchestrator;
   }
 
-  /** True once the orchestrator is shutting down (the runner host asks before starting attempts). */
-  draining(): boolean {
-    return this.closing;
-  }
-
   /**
    * Starts a saga and returns once its start is durable; its first step is already running here.
    * Throws SAGA_UNKNOWN_TYPE, SAGA_INVALID_INPUT, or SAGA_INVALID_STATE when the idempotency key

@@ -17,22 +17,6 @@ export interface DefinitionLookup {
 }
 
 /**
- * The definitions an orchestrator runs, read-only: what `orchestrator.registry` should offer its
- * users (adding a definition at run time is the composition root's business, not theirs).
- */
-export interface DefinitionLookup {
-  /** The given version, or the latest one, as this tenant sees them. Throws SAGA_UNKNOWN_TYPE. */
-  resolve(name: string, version?: number, tenantId?: string): SagaDefinition<unknown>;
-  /** The given version as this tenant sees it, or undefined. */
-  find(name: string, version: number, tenantId?: string): SagaDefinition<unknown> | undefined;
-  has(name: string, version: number, tenantId?: string): boolean;
-  /** Every (name, version) any tenant can run here. */
-  types(): SagaType[];
-  /** The definitions a tenant sees (global and its own), or only the global ones. */
-  all(tenantId?: string): SagaDefinition<unknown>[];
-}
-
-/**
  * The saga definitions this process can run, by name and version: global ones (given in code or
  * loaded from files at start-up) and those a tenant registered as data, which only that tenant
  * sees. A tenant's version of a name shadows a global one with the same number.

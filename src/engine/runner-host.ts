@@ -35,7 +35,8 @@ export function assembleRunnerHost(
   o: CompiledOptions,
   registry: DefinitionRegistry,
   clock: CalibratedClock,
-  drain: { draining(): boolean },
+  /** The orchestrator: once it is closing, runners start nothing new and hand their sagas back. */
+  owner: { readonly isClosing: boolean },
 ): OrchestratorParts {
   const store = o.store;
   const batch = {
@@ -60,7 +61,7 @@ export function assembleRunnerHost(
     create: (saga) => creates.submit(saga),
     commit: (commit) => commits.submit(commit),
     committed: (state, events) => fanout.committed(state, events),
-    draining: () => drain.draining(),
+    draining: () => owner.isClosing,
     children,
     loadSignals: (sagaId) => store.getSignals(sagaId),
   };

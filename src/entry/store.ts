@@ -9,13 +9,18 @@ import type { Store } from "../engine/store-port.js";
 import { sqlClientOf } from "../store/sql-client-of.js";
 import { SqlEventStore, type EventStoreLimits } from "../store/sql-event-store.js";
 
-export type { Store } from "../engine/store-port.js";
 /**
- * The types of the `Store` port's methods, for writing a store adapter of your own. The port is
- * wide today (one interface for sagas, leases, the outbox, definitions…) and is being split into
- * role ports: expect these to change in a minor release.
+ * The `Store` port is the sum of role ports (each part of the engine takes only the role it uses),
+ * and these are the types of their methods, for writing a store adapter of your own.
  */
 export type {
+  Store,
+  StoreLifecycle,
+  SagaWriter,
+  SagaReader,
+  SignalInbox,
+  OutboxSource,
+  DefinitionStore,
   CancelRequestResult,
   ClaimByIdRequest,
   ClaimDueResult,
