@@ -3,8 +3,7 @@ import type { SagaDefinition } from "./engine/definition.js";
 import type { Logger } from "./engine/logger.js";
 import { Orchestrator, type OrchestratorOptions } from "./engine/orchestrator.js";
 import type { Store } from "./engine/store-port.js";
-import { PgliteStore } from "./store/pglite-store.js";
-import { PostgresStore } from "./store/postgres-store.js";
+import { openStore } from "./store/open-store.js";
 
 export interface CreateOrchestratorOptions extends Omit<OrchestratorOptions, "store" | "sagas"> {
   sagas: readonly SagaDefinition<never, never>[];
@@ -39,13 +38,12 @@ export async function createOrchestrator(
   const { databaseUrl, schema, poolSize, dataDir, store, ...rest } = options;
   const chosen =
     store ??
-    (databaseUrl
-      ? new PostgresStore({
-          connectionString: databaseUrl,
-          ...(schema ? { schema } : {}),
-          ...(poolSize ? { poolSize } : {}),
-        })
-      : await PgliteStore.open(dataDir ? { dataDir } : {}));
+    (await openStore({
+      databaseUrl: databaseUrl ?? null,
+      ...(schema ? { schema } : {}),
+      poolSize: poolSize ?? null,
+      dataDir: dataDir ?? null,
+    }));
   try {
     return await Orchestrator.create({ closeStore: store === undefined, ...rest, store: chosen });
   } catch (error) {

@@ -9,7 +9,7 @@ import type { Orchestrator } from "./engine/orchestrator.js";
 import type { Store } from "./engine/store-port.js";
 import type { EventBus } from "./engine/bus-port.js";
 import { startServiceEvents, type ServiceEvents } from "./service-events.js";
-import { PgliteStore } from "./store/pglite-store.js";
+import { openStore } from "./store/open-store.js";
 import { PostgresStore } from "./store/postgres-store.js";
 import { SagaMetrics } from "./telemetry/metrics.js";
 import { StoreMetrics } from "./telemetry/store-metrics.js";
@@ -54,12 +54,11 @@ export async function createService(
   const sagas = options.sagas ?? [demoOrderSaga(sagaDefaults(config))];
   const store =
     options.store ??
-    (config.databaseUrl
-      ? new PostgresStore({
-          connectionString: config.databaseUrl,
-          ...(config.databasePoolSize ? { poolSize: config.databasePoolSize } : {}),
-        })
-      : await PgliteStore.open({ dataDir: config.dataDir }));
+    (await openStore({
+      databaseUrl: config.databaseUrl,
+      poolSize: config.databasePoolSize,
+      dataDir: config.dataDir,
+    }));
   const metrics = new SagaMetrics(() => store.countActive(), {
     maxLabelValues: config.limits.metricLabelValues,
   });

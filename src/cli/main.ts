@@ -14,8 +14,7 @@ import type { SagaDefinition } from "../engine/definition.js";
 import { createService, VERSION } from "../service.js";
 import { sagaDefaults, setupDefinitions } from "../service-definitions.js";
 import { startServiceEvents } from "../service-events.js";
-import { PgliteStore } from "../store/pglite-store.js";
-import { PostgresStore } from "../store/postgres-store.js";
+import { openStore } from "../store/open-store.js";
 import { createLogger } from "../telemetry/logger.js";
 import { SagaMetrics } from "../telemetry/metrics.js";
 import { CliError, request, type ClientOptions } from "./client.js";
@@ -347,9 +346,9 @@ async function worker(portOption: string | undefined): Promise<number> {
     );
   }
   const logger = createLogger(config.logLevel);
-  const store = new PostgresStore({
-    connectionString: config.databaseUrl,
-    ...(config.databasePoolSize ? { poolSize: config.databasePoolSize } : {}),
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
   });
   startupNotes((message) => logger.info(message));
   const orchestrator = await createOrchestrator({
@@ -404,9 +403,7 @@ async function worker(portOption: string | undefined): Promise<number> {
 
 async function migrateOnly(): Promise<number> {
   const { config } = serviceConfig();
-  const store = config.databaseUrl
-    ? new PostgresStore({ connectionString: config.databaseUrl })
-    : await PgliteStore.open({ dataDir: config.dataDir });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await store.migrate();
   } finally {

@@ -65,6 +65,14 @@ interface ClaimedRow {
 export class SqlStore implements Store {
   constructor(protected readonly sql: SqlClient) {}
 
+  /**
+   * The SQL client under this store, for adapters that share its database and connections (the
+   * event store, tenant secrets, the audit log): one pool per process, not one per adapter.
+   */
+  get client(): SqlClient {
+    return this.sql;
+  }
+
   async migrate(): Promise<void> {
     await migrate(this.sql);
   }
