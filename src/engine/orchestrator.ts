@@ -169,8 +169,9 @@ export class Orchestrator {
         ]);
         if (result.status !== "compensated") {
           throw new SagaError(
-            ErrorCodes.CHILD_SAGA_FAILED,
+            ErrorCodes.SAGA_CHILD_FAILED,
             `child saga ${sagaId} could not be compensated: it is ${result.status}`,
+            { retryable: true },
           );
         }
       },
@@ -240,7 +241,7 @@ export class Orchestrator {
     const json = toJson(input);
     if (!json.ok) {
       throw new SagaError(
-        jsonProblemCode(json.kind, ErrorCodes.INVALID_INPUT),
+        jsonProblemCode(json.kind, ErrorCodes.SAGA_INVALID_INPUT),
         `saga input is not JSON: ${json.problem} at ${json.path}`,
         {
           retryable: false,
@@ -250,7 +251,7 @@ export class Orchestrator {
     const key = options.idempotencyKey ?? null;
     if (key !== null && (typeof key !== "string" || key.length === 0 || key.length > 255)) {
       throw new SagaError(
-        ErrorCodes.INVALID_INPUT,
+        ErrorCodes.SAGA_INVALID_INPUT,
         "idempotencyKey must be a string of 1 to 255 characters",
         {
           retryable: false,
@@ -299,7 +300,7 @@ export class Orchestrator {
     if (!created.created) {
       if (created.existing.name !== definition.name) {
         throw new SagaError(
-          ErrorCodes.INVALID_STATE,
+          ErrorCodes.SAGA_INVALID_STATE,
           `idempotency key ${JSON.stringify(key)} already started saga ${created.sagaId} of type ${created.existing.name}`,
           { retryable: false },
         );
@@ -365,9 +366,13 @@ export class Orchestrator {
   ): Promise<SagaPage> {
     const limit = query.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new SagaError(ErrorCodes.INVALID_INPUT, "limit must be an integer from 1 to 1000", {
-        retryable: false,
-      });
+      throw new SagaError(
+        ErrorCodes.SAGA_INVALID_INPUT,
+        "limit must be an integer from 1 to 1000",
+        {
+          retryable: false,
+        },
+      );
     }
     return this.store.listSagas({ ...query, tenantId: query.tenantId ?? this.tenantId, limit });
   }
@@ -396,7 +401,7 @@ export class Orchestrator {
     if (!request.accepted) {
       if (request.status === "compensating") return;
       throw new SagaError(
-        ErrorCodes.INVALID_STATE,
+        ErrorCodes.SAGA_INVALID_STATE,
         `saga ${sagaId} is ${request.status}; it cannot be cancelled`,
         {
           retryable: false,
@@ -435,7 +440,7 @@ export class Orchestrator {
         : null;
     if (!claimed || !definition) {
       throw new SagaError(
-        ErrorCodes.INVALID_STATE,
+        ErrorCodes.SAGA_INVALID_STATE,
         `saga ${sagaId} is ${saga.state.status}; only a failed saga can be retried`,
         {
           retryable: false,
@@ -478,7 +483,7 @@ export class Orchestrator {
         : null;
     if (!claimed || !definition) {
       throw new SagaError(
-        ErrorCodes.INVALID_STATE,
+        ErrorCodes.SAGA_INVALID_STATE,
         `saga ${sagaId} is ${saga.state.status}; only a completed saga can be compensated`,
         {
           retryable: false,
@@ -491,7 +496,7 @@ export class Orchestrator {
       reason: "requested",
       error: {
         name: "SagaError",
-        code: ErrorCodes.COMPENSATION_REQUESTED,
+        code: ErrorCodes.SAGA_COMPENSATION_REQUESTED,
         message: "compensation of the completed saga was requested",
         retryable: false,
       },
@@ -557,7 +562,9 @@ export class Orchestrator {
 
   private assertOpen(): void {
     if (this.closing)
-      throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
+      throw new SagaError(ErrorCodes.SAGA_ORCHESTRATOR_CLOSED, "the orchestrator is closed", {
+        retryable: false,
+      });
   }
 
   private adopt(claimed: Claimed): SagaRunner | null {
@@ -635,7 +642,9 @@ export class Orchestrator {
       stopListening();
       if (state && isSettled(state) && state.tenantId === tenantId) return toResult(state);
       if (this.closed)
-        throw new SagaError(ErrorCodes.CLOSED, "the orchestrator is closed", { retryable: false });
+        throw new SagaError(ErrorCodes.SAGA_ORCHESTRATOR_CLOSED, "the orchestrator is closed", {
+          retryable: false,
+        });
     }
   }
 }
@@ -650,14 +659,14 @@ function attributesOf(
     attributes = definition.attributes(input);
   } catch (error) {
     throw new SagaError(
-      ErrorCodes.INVALID_INPUT,
+      ErrorCodes.SAGA_INVALID_INPUT,
       `attributes of ${definition.name} could not be computed from the input: ${toErrorInfo(error).message}`,
       { retryable: false, cause: error },
     );
   }
   if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes)) {
     throw new SagaError(
-      ErrorCodes.INVALID_INPUT,
+      ErrorCodes.SAGA_INVALID_INPUT,
       `attributes of ${definition.name} must be an object`,
       { retryable: false },
     );
@@ -671,7 +680,7 @@ function attributesOf(
       (typeof value === "string" && value.length > 256)
     ) {
       throw new SagaError(
-        ErrorCodes.INVALID_INPUT,
+        ErrorCodes.SAGA_INVALID_INPUT,
         `attribute ${JSON.stringify(key)} of ${definition.name} must be a short name with a string (<= 256 chars), number or boolean value`,
         { retryable: false },
       );
@@ -682,5 +691,5 @@ function attributesOf(
 }
 
 function notFound(sagaId: string): SagaError {
-  return new SagaError(ErrorCodes.NOT_FOUND, `no saga ${sagaId}`, { retryable: false });
+  return new SagaError(ErrorCodes.SAGA_NOT_FOUND, `no saga ${sagaId}`, { retryable: false });
 }

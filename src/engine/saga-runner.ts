@@ -349,7 +349,7 @@ export class SagaRunner {
       {
         timeoutMs: phase === "forward" ? plan.timeoutMs : plan.compensationTimeoutMs,
         timeoutCode:
-          phase === "forward" ? ErrorCodes.STEP_TIMEOUT : ErrorCodes.COMPENSATION_TIMEOUT,
+          phase === "forward" ? ErrorCodes.SAGA_STEP_TIMEOUT : ErrorCodes.SAGA_COMPENSATION_TIMEOUT,
         ...(this.host.maxStepResultBytes !== undefined
           ? { maxResultBytes: this.host.maxStepResultBytes }
           : {}),
@@ -551,7 +551,7 @@ function parentSignal(state: SagaState): ParentSignal | null {
   return {
     payload,
     error: errorInfo(
-      ErrorCodes.CHILD_SAGA_FAILED,
+      ErrorCodes.SAGA_CHILD_FAILED,
       `child saga ${state.id} (${state.name}) ended ${state.status}${cause}`,
       false,
     ),
