@@ -46,6 +46,8 @@ export {
   type ErrorInfo,
   type SagaErrorOptions,
 } from "./core/errors.js";
+/** Every error code with its meaning, fix, retryability and HTTP status (docs/errors.md is made from it). */
+export { ErrorRegistry, type ErrorGroup, type ErrorSpec } from "./core/error-registry.js";
 export {
   CompensationReasons,
   type CompensationReason,

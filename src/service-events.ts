@@ -15,6 +15,7 @@ import { SqlEventStore } from "./store/sql-event-store.js";
 import { sqlStoreReadings } from "./store/sql-observe.js";
 import { BusMetrics } from "./telemetry/bus-metrics.js";
 import type { Registry } from "prom-client";
+import { errorMessage } from "./core/errors.js";
 
 type Component = { status: "up" | "down"; [key: string]: unknown };
 
@@ -118,7 +119,7 @@ export async function startServiceEvents(options: {
           },
         };
       } catch (error) {
-        return { bus: { status: "down", kind, error: (error as Error).message, ...relayInfo } };
+        return { bus: { status: "down", kind, error: errorMessage(error), ...relayInfo } };
       }
     },
     async stop() {

@@ -221,7 +221,7 @@ export async function check(
     const crashLoop = events.some(
       (e) =>
         (e.type === "StepFailed" || e.type === "StepCompensationFailed") &&
-        e.error.code === ErrorCodes.CRASH_LOOP,
+        e.error.code === ErrorCodes.SAGA_CRASH_LOOP,
     );
     if (crashLoop) f.crashLoops++;
     for (const s of Object.values(state.steps))

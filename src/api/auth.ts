@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../core/errors.js";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
@@ -47,7 +48,7 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
   const fromApiKey = (presented: string): Principal => {
     const d = digest(presented);
     const match = keys.find((k) => timingSafeEqual(k.digest, d));
-    if (!match) throw new HttpError(401, "INVALID_API_KEY", "the API key is not valid");
+    if (!match) throw new HttpError(401, ErrorCodes.INVALID_API_KEY, "the API key is not valid");
     return {
       tenantId: match.tenantId,
       role: match.role,
@@ -58,7 +59,11 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
 
   const fromJwt = async (token: string): Promise<Principal> => {
     if (!jwtConfigured)
-      throw new HttpError(401, "INVALID_TOKEN", "bearer tokens are not accepted by this server");
+      throw new HttpError(
+        401,
+        ErrorCodes.INVALID_TOKEN,
+        "bearer tokens are not accepted by this server",
+      );
     const options = {
       ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
       ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
@@ -78,7 +83,7 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
       const expired = error instanceof joseErrors.JWTExpired;
       throw new HttpError(
         401,
-        expired ? "TOKEN_EXPIRED" : "INVALID_TOKEN",
+        expired ? ErrorCodes.TOKEN_EXPIRED : ErrorCodes.INVALID_TOKEN,
         expired ? "the token has expired" : "the token is not valid",
       );
     }
@@ -86,7 +91,7 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
     if (typeof tenant !== "string" || !/^[A-Za-z0-9_.-]{1,100}$/.test(tenant)) {
       throw new HttpError(
         401,
-        "INVALID_TOKEN",
+        ErrorCodes.INVALID_TOKEN,
         `the token has no valid "${config.jwt.tenantClaim}" claim`,
       );
     }
@@ -98,7 +103,7 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
     if (roles.length === 0)
       throw new HttpError(
         403,
-        "FORBIDDEN",
+        ErrorCodes.FORBIDDEN,
         `the token grants none of the roles viewer, operator, admin`,
       );
     const role = roles.reduce((a, b) => (RANK[b] > RANK[a] ? b : a));
@@ -114,14 +119,18 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
       if (typeof authorization === "string" && authorization.length > 0) {
         const match = /^Bearer\s+(\S+)$/i.exec(authorization);
         if (!match)
-          throw new HttpError(401, "INVALID_TOKEN", "Authorization must be 'Bearer <token>'");
+          throw new HttpError(
+            401,
+            ErrorCodes.INVALID_TOKEN,
+            "Authorization must be 'Bearer <token>'",
+          );
         return fromJwt(match[1]!);
       }
       if (anonymousAllowed)
         return { tenantId: "default", role: "admin", subject: "anonymous", via: "anonymous" };
       throw new HttpError(
         401,
-        "UNAUTHORIZED",
+        ErrorCodes.UNAUTHORIZED,
         "send an X-API-Key header or an Authorization: Bearer token",
       );
     },
@@ -132,12 +141,12 @@ export function createAuthenticator(config: ServiceConfig): Authenticator {
 export function requireRole(role: Role) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const principal = request.principal;
-    if (!principal) throw new HttpError(401, "UNAUTHORIZED", "authentication required");
+    if (!principal) throw new HttpError(401, ErrorCodes.UNAUTHORIZED, "authentication required");
     const rank = Object.hasOwn(RANK, principal.role) ? RANK[principal.role] : 0;
     if (rank < RANK[role]) {
       throw new HttpError(
         403,
-        "FORBIDDEN",
+        ErrorCodes.FORBIDDEN,
         `this needs the ${role} role; you have ${principal.role}`,
       );
     }

@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { ErrorCodes } from "../core/errors.js";
 
 /** Request and response schemas of the Events API (they make its part of the OpenAPI document). */
 
@@ -30,8 +31,7 @@ export const PublishEventBody = Type.Object(
     expected_version: Type.Optional(
       Type.Integer({
         minimum: 0,
-        description:
-          "Append only if the stream is at this version (0: it must not exist yet); otherwise 409 SAGA_VERSION_CONFLICT and nothing is written.",
+        description: `Append only if the stream is at this version (0: it must not exist yet); otherwise 409 ${ErrorCodes.SAGA_VERSION_CONFLICT} and nothing is written.`,
       }),
     ),
   },

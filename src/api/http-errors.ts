@@ -1,35 +1,20 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { ErrorCodes, SagaError } from "../core/errors.js";
+import { ErrorCodes, SagaError, httpStatusOf, type ErrorCode } from "../core/errors.js";
+import type { Json } from "../core/json.js";
 
-/** The one place saga error codes become HTTP statuses. */
-const STATUS_OF: Record<string, number> = {
-  [ErrorCodes.NOT_FOUND]: 404,
-  [ErrorCodes.UNKNOWN_SAGA_TYPE]: 400,
-  [ErrorCodes.INVALID_INPUT]: 400,
-  [ErrorCodes.INVALID_DEFINITION]: 400,
-  [ErrorCodes.INVALID_STATE]: 409,
-  [ErrorCodes.VERSION_CONFLICT]: 409,
-  [ErrorCodes.DEFINITION_CONFLICT]: 409,
-  [ErrorCodes.CLOSED]: 503,
-  [ErrorCodes.STORE_ERROR]: 503,
-  [ErrorCodes.JSON_TOO_DEEP]: 400,
-  [ErrorCodes.JSON_BAD_STRING]: 400,
-  [ErrorCodes.JSON_BAD_NUMBER]: 400,
-  [ErrorCodes.JSON_TOO_LARGE]: 413,
-  [ErrorCodes.EVENT_TOO_LARGE]: 413,
-  [ErrorCodes.REPLAY_TOO_LARGE]: 413,
-  [ErrorCodes.DURATION_TOO_LONG]: 400,
-};
-
-/** An error answered to the client as `{ error: { code, message, details } }`. */
-export class HttpError extends Error {
+/**
+ * An error answered to the client as `{ error: { code, message, details } }` with `statusCode`.
+ * Its code is one of the registry's; so is whether a retry may help.
+ */
+export class HttpError extends SagaError {
+  override readonly name: string = "HttpError";
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    code: ErrorCode,
     message: string,
-    readonly details?: unknown,
+    details?: Json,
   ) {
-    super(message);
+    super(code, message, details === undefined ? {} : { details });
   }
 }
 
@@ -46,7 +31,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
         .send(errorBody(error.code, error.message, error.details));
     }
     if (error instanceof SagaError) {
-      const status = STATUS_OF[error.code] ?? 500;
+      const status = httpStatusOf(error.code) ?? 500;
       if (status >= 500) request.log.error({ err: error }, "request failed");
       return reply
         .status(status)
@@ -63,7 +48,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
         .status(400)
         .send(
           errorBody(
-            "VALIDATION_ERROR",
+            ErrorCodes.VALIDATION_ERROR,
             `invalid request: ${details.map((d) => `${d.path} ${d.message}`).join("; ")}`,
             details,
           ),
@@ -73,7 +58,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (status === 429) {
       return reply
         .status(429)
-        .send(errorBody("RATE_LIMITED", fastifyError.message || "too many requests"));
+        .send(errorBody(ErrorCodes.RATE_LIMITED, fastifyError.message || "too many requests"));
     }
     if (status >= 400 && status < 500) {
       const code = fastifyError.code?.startsWith("FST_")
@@ -84,14 +69,22 @@ export function installErrorHandlers(app: FastifyInstance): void {
     request.log.error({ err: error }, "unhandled error");
     return reply
       .status(500)
-      .send(errorBody("INTERNAL_ERROR", "internal error; see the server log for this request id"));
+      .send(
+        errorBody(
+          ErrorCodes.INTERNAL_ERROR,
+          "internal error; see the server log for this request id",
+        ),
+      );
   });
 
   app.setNotFoundHandler((request, reply) => {
     reply
       .status(404)
       .send(
-        errorBody("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`),
+        errorBody(
+          ErrorCodes.ROUTE_NOT_FOUND,
+          `no route ${request.method} ${request.url.split("?")[0]}`,
+        ),
       );
   });
 }
@@ -99,19 +92,19 @@ export function installErrorHandlers(app: FastifyInstance): void {
 function httpCode(status: number): string {
   switch (status) {
     case 400:
-      return "BAD_REQUEST";
+      return ErrorCodes.BAD_REQUEST;
     case 401:
-      return "UNAUTHORIZED";
+      return ErrorCodes.UNAUTHORIZED;
     case 403:
-      return "FORBIDDEN";
+      return ErrorCodes.FORBIDDEN;
     case 404:
-      return "NOT_FOUND";
+      return ErrorCodes.SAGA_NOT_FOUND;
     case 405:
-      return "METHOD_NOT_ALLOWED";
+      return ErrorCodes.METHOD_NOT_ALLOWED;
     case 413:
-      return "PAYLOAD_TOO_LARGE";
+      return ErrorCodes.PAYLOAD_TOO_LARGE;
     case 415:
-      return "UNSUPPORTED_MEDIA_TYPE";
+      return ErrorCodes.UNSUPPORTED_MEDIA_TYPE;
     default:
       return `HTTP_${status}`;
   }

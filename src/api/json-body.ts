@@ -15,12 +15,15 @@ export function installJsonBodyParser(app: FastifyInstance): void {
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === "") {
-      done(new HttpError(400, "BAD_REQUEST", "the body is empty; send a JSON document"), undefined);
+      done(
+        new HttpError(400, ErrorCodes.BAD_REQUEST, "the body is empty; send a JSON document"),
+        undefined,
+      );
       return;
     }
     const checked = parseJson(text);
     if (!checked.ok) {
-      const code = jsonProblemCode(checked.kind, "INVALID_JSON");
+      const code = jsonProblemCode(checked.kind, ErrorCodes.INVALID_JSON);
       const where = checked.path === "$" ? "" : ` at ${clip(checked.path)}`;
       done(new HttpError(400, code, `invalid JSON body${where}: ${checked.problem}`), undefined);
       return;
@@ -30,7 +33,7 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       done(
         new HttpError(
           400,
-          ErrorCodes.JSON_FORBIDDEN_KEY,
+          ErrorCodes.SAGA_JSON_FORBIDDEN_KEY,
           `invalid JSON body: the key at ${clip(forbidden)} is not allowed (prototype keys are refused)`,
         ),
         undefined,

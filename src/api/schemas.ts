@@ -1,10 +1,13 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { ErrorCodes } from "../core/errors.js";
 
 /** Request and response schemas: they validate requests and make the OpenAPI document. */
 export const ErrorSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ description: "Stable machine-readable code, e.g. SAGA_NOT_FOUND." }),
+      code: Type.String({
+        description: `Stable machine-readable code, e.g. ${ErrorCodes.SAGA_NOT_FOUND}.`,
+      }),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
     }),
@@ -86,8 +89,7 @@ export const StartSagaBody = Type.Object(
         },
         {
           additionalProperties: false,
-          description:
-            "Rehearse a failure (admin role only): the attempt (default 1) of the step's action (phase forward, the default) or compensation fails with SAGA_FAULT_INJECTED instead of running; recorded in SagaStarted.",
+          description: `Rehearse a failure (admin role only): the attempt (default 1) of the step's action (phase forward, the default) or compensation fails with ${ErrorCodes.SAGA_FAULT_INJECTED} instead of running; recorded in SagaStarted.`,
         },
       ),
     ),

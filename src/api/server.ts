@@ -1,4 +1,4 @@
-import { ApiErrorCodes } from "../core/errors.js";
+import { ErrorCodes } from "../core/errors.js";
 import { randomUUID } from "node:crypto";
 import "@fastify/swagger";
 import swagger from "@fastify/swagger";
@@ -99,7 +99,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const raw = reply as unknown as { status(code: number): { send(body: unknown): void } };
       raw
         .status(status)
-        .send(errorBody(status === 414 ? "URI_TOO_LONG" : "BAD_REQUEST", error.message));
+        .send(
+          errorBody(
+            status === 414 ? ErrorCodes.URI_TOO_LONG : ErrorCodes.BAD_REQUEST,
+            error.message,
+          ),
+        );
     },
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
@@ -157,7 +162,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (sent !== undefined && (typeof sent !== "string" || !isCorrelationId(sent))) {
       throw new HttpError(
         400,
-        ApiErrorCodes.INVALID_CORRELATION_ID,
+        ErrorCodes.INVALID_CORRELATION_ID,
         `X-Correlation-ID must be 1 to ${CORRELATION_ID_MAX} characters of A-Z a-z 0-9 . _ : - (this answer's X-Correlation-ID is a new one)`,
       );
     }
@@ -168,7 +173,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       reply.header("retry-after", String(wait));
       throw new HttpError(
         429,
-        "RATE_LIMITED",
+        ErrorCodes.RATE_LIMITED,
         `too many failed authentications from this address; retry in ${wait} s`,
       );
     }

@@ -1,4 +1,4 @@
-import { ApiErrorCodes } from "../core/errors.js";
+import { ErrorCodes } from "../core/errors.js";
 import { HttpError } from "./http-errors.js";
 
 /**
@@ -34,7 +34,7 @@ export class StartQuota {
     const wait = Math.max(1, Math.ceil((1 - b.tokens) / this.perSecond));
     throw new HttpError(
       429,
-      ApiErrorCodes.START_RATE_LIMITED,
+      ErrorCodes.START_RATE_LIMITED,
       `this tenant may start ${this.perSecond} sagas per second through the API; retry in ${wait} s`,
       { limit: this.perSecond, retry_after_seconds: wait },
     );

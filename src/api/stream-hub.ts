@@ -1,4 +1,4 @@
-import { ApiErrorCodes } from "../core/errors.js";
+import { ErrorCodes } from "../core/errors.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState } from "../core/state.js";
 import type { CommitListener } from "../engine/observer.js";
@@ -73,7 +73,7 @@ export class StreamHub {
       if (count >= cap)
         throw new HttpError(
           429,
-          ApiErrorCodes.TOO_MANY_STREAMS,
+          ErrorCodes.TOO_MANY_STREAMS,
           `${cap} streams are open for this ${scope} already; close one first`,
           { scope, limit: cap },
         );

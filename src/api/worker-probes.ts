@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../core/errors.js";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Orchestrator } from "../engine/orchestrator.js";
 import type { SagaMetrics } from "../telemetry/metrics.js";
@@ -21,7 +22,7 @@ export async function buildWorkerProbeServer(deps: {
   app.setNotFoundHandler((_request, reply) =>
     reply.status(404).send({
       error: {
-        code: "NOT_FOUND",
+        code: ErrorCodes.SAGA_NOT_FOUND,
         message: "a worker serves /health/live, /health/ready, /health and /metrics only",
       },
     }),

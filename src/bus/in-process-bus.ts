@@ -1,4 +1,4 @@
-import { ensureError } from "../core/errors.js";
+import { ensureError, ErrorCodes } from "../core/errors.js";
 import {
   PartialBatchFailure,
   type BatchHandler,
@@ -9,7 +9,7 @@ import {
   type Subscription,
 } from "../engine/bus-port.js";
 import { type Logger, silentLogger } from "../engine/logger.js";
-import { BusErrorCodes, busError } from "./bus-errors.js";
+import { busError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
 import type { BusStats } from "./bus-stats.js";
 import { validMessage } from "./message-codec.js";
@@ -173,7 +173,7 @@ export class InProcessBus implements EventBus {
 
   ping(): Promise<void> {
     return this.closed
-      ? Promise.reject(busError(BusErrorCodes.CLOSED, "the bus is closed"))
+      ? Promise.reject(busError(ErrorCodes.SAGA_BUS_CLOSED, "the bus is closed"))
       : Promise.resolve();
   }
 
@@ -221,7 +221,7 @@ export class InProcessBus implements EventBus {
   };
 
   private assertOpen(): void {
-    if (this.closed) throw busError(BusErrorCodes.CLOSED, "the bus is closed");
+    if (this.closed) throw busError(ErrorCodes.SAGA_BUS_CLOSED, "the bus is closed");
   }
 }
 

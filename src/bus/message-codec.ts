@@ -1,7 +1,8 @@
+import { ErrorCodes } from "../core/errors.js";
 import { parseJson, stringProblem, toJson, type Json } from "../core/json.js";
 import { Limits } from "../core/limits.js";
 import type { BusMessage } from "../engine/bus-port.js";
-import { BusErrorCodes, busError } from "./bus-errors.js";
+import { busError } from "./bus-errors.js";
 
 /** A stream entry's fields, by name. */
 export type Fields = Record<string, string>;
@@ -12,7 +13,7 @@ export type Fields = Record<string, string>;
  */
 export function validMessage(message: BusMessage): BusMessage {
   const refuse = (problem: string) =>
-    busError(BusErrorCodes.INVALID_MESSAGE, `message ${String(message?.id)}: ${problem}`);
+    busError(ErrorCodes.SAGA_BUS_INVALID_MESSAGE, `message ${String(message?.id)}: ${problem}`);
   if (typeof message !== "object" || message === null) throw refuse("not an object");
   if (typeof message.id !== "string" || message.id === "") throw refuse("id must be a string");
   if (typeof message.type !== "string" || message.type === "")
@@ -64,7 +65,7 @@ export function encodeMessage(message: BusMessage): string[] {
 /** The message in an entry's fields; throws SAGA_BUS_MALFORMED_ENTRY when they are not one. */
 export function decodeMessage(fields: Fields): BusMessage {
   const malformed = (problem: string) =>
-    busError(BusErrorCodes.MALFORMED_ENTRY, `undecodable bus entry: ${problem}`);
+    busError(ErrorCodes.SAGA_BUS_MALFORMED_ENTRY, `undecodable bus entry: ${problem}`);
   const need = (name: string): string => {
     const value = fields[name];
     if (value === undefined) throw malformed(`field ${name} is missing`);

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { BusStats } from "./bus-stats.js";
 import type { StreamKeys } from "./redis-commands.js";
+import { errorMessage } from "../core/errors.js";
 
 /** XLEN of the dead-letter stream and XINFO GROUPS of the stream (pending, lag per group). */
 export async function readBusStats(redis: Redis, keys: StreamKeys): Promise<BusStats> {
@@ -9,7 +10,7 @@ export async function readBusStats(redis: Redis, keys: StreamKeys): Promise<BusS
   try {
     reply = await redis.call("XINFO", ["GROUPS", keys.stream]);
   } catch (error) {
-    if (/no such key/i.test((error as Error).message)) return { deadLetters, groups: [] };
+    if (/no such key/i.test(errorMessage(error))) return { deadLetters, groups: [] };
     throw error;
   }
   const groups: BusStats["groups"] = [];

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../engine/logger.js";
-import { ensureError } from "../core/errors.js";
-import { BusErrorCodes, busError } from "./bus-errors.js";
+import { ensureError, ErrorCodes } from "../core/errors.js";
+import { busError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
 import { decodeMessage, type Fields, setOwn } from "./message-codec.js";
 import { isBusyGroupError, parseEntries, type StreamEntry } from "./redis-replies.js";
@@ -33,9 +33,10 @@ export function assertExecOk(
   results: [error: Error | null, result: unknown][] | null,
   what: string,
 ): void {
-  if (results === null) throw busError(BusErrorCodes.UNAVAILABLE, `${what}: transaction discarded`);
+  if (results === null)
+    throw busError(ErrorCodes.SAGA_BUS_UNAVAILABLE, `${what}: transaction discarded`);
   for (const [error] of results) {
-    if (error) throw busError(BusErrorCodes.UNAVAILABLE, `${what}: ${error.message}`, error);
+    if (error) throw busError(ErrorCodes.SAGA_BUS_UNAVAILABLE, `${what}: ${error.message}`, error);
   }
 }
 

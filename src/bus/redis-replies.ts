@@ -1,4 +1,5 @@
-import { BusErrorCodes, busError } from "./bus-errors.js";
+import { ErrorCodes } from "../core/errors.js";
+import { busError } from "./bus-errors.js";
 import { type Fields, setOwn } from "./message-codec.js";
 
 /** One stream entry; `fields` is null when the entry was deleted (trimmed) while pending. */
@@ -18,7 +19,7 @@ export interface PendingEntry {
 
 const unexpected = (what: string, reply: unknown) =>
   busError(
-    BusErrorCodes.UNEXPECTED_REPLY,
+    ErrorCodes.SAGA_BUS_UNEXPECTED_REPLY,
     `unexpected ${what} reply from Redis: ${JSON.stringify(reply)?.slice(0, 200)}`,
   );
 

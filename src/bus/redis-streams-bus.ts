@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../core/errors.js";
 import { Redis } from "ioredis";
 import type {
   BusMessage,
@@ -8,7 +9,7 @@ import type {
   Subscription,
 } from "../engine/bus-port.js";
 import { type Logger, silentLogger } from "../engine/logger.js";
-import { BusErrorCodes, busError } from "./bus-errors.js";
+import { busError, isBusError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
 import type { BusStats } from "./bus-stats.js";
 import { readBusStats } from "./redis-bus-stats.js";
@@ -219,15 +220,14 @@ export class RedisStreamsBus implements EventBus {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw busError(BusErrorCodes.CLOSED, "the bus is closed");
+    if (this.closed) throw busError(ErrorCodes.SAGA_BUS_CLOSED, "the bus is closed");
   }
 
   private unavailable(what: string, error: unknown) {
-    if (error instanceof Error && "code" in error && String(error.code).startsWith("SAGA_BUS_"))
-      return error;
+    if (isBusError(error)) return error;
     const message = error instanceof Error ? error.message : String(error);
     return busError(
-      BusErrorCodes.UNAVAILABLE,
+      ErrorCodes.SAGA_BUS_UNAVAILABLE,
       `${what} failed on ${this.keys.stream}: ${message}`,
       error,
     );
@@ -236,6 +236,6 @@ export class RedisStreamsBus implements EventBus {
 
 function positiveInt(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1)
-    throw busError(BusErrorCodes.INVALID_OPTIONS, `${name} must be an integer >= 1`);
+    throw busError(ErrorCodes.SAGA_BUS_INVALID_OPTIONS, `${name} must be an integer >= 1`);
   return value;
 }

@@ -1,5 +1,6 @@
+import { ErrorCodes } from "../core/errors.js";
 import type { SubscribeOptions } from "../engine/bus-port.js";
-import { BusErrorCodes, busError } from "./bus-errors.js";
+import { busError } from "./bus-errors.js";
 
 export interface ResolvedSubscribeOptions {
   group: string;
@@ -36,7 +37,7 @@ export function resolveSubscribeOptions(
             : !Number.isInteger(batch) || batch < 1 || batch > 1000
               ? "batch must be an integer from 1 to 1000"
               : null;
-  if (problem) throw busError(BusErrorCodes.INVALID_OPTIONS, `subscribe: ${problem}`);
+  if (problem) throw busError(ErrorCodes.SAGA_BUS_INVALID_OPTIONS, `subscribe: ${problem}`);
   return {
     group,
     consumer,

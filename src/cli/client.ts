@@ -1,12 +1,21 @@
-/** A thin HTTP client of the service for the CLI. Errors carry the server's code and message. */
-export class CliError extends Error {
+import { ErrorCodes, SagaError, errorMessage } from "../core/errors.js";
+
+/**
+ * An error the `saga` command reports on one line and exits with: status 2 (SAGA_CLI_USAGE) for
+ * a command line it does not understand, 1 (SAGA_CLI_REQUEST_FAILED) when the service is out of
+ * reach or answers an error. The service's own code leads the message.
+ */
+export class CliError extends SagaError {
+  override readonly name = "CliError";
   constructor(
     message: string,
     readonly exitCode = 1,
   ) {
-    super(message);
+    super(exitCode === 2 ? ErrorCodes.SAGA_CLI_USAGE : ErrorCodes.SAGA_CLI_REQUEST_FAILED, message);
   }
 }
+
+/** A thin HTTP client of the service for the CLI. Errors carry the server's code and message. */
 
 export interface ClientOptions {
   url: string;
@@ -33,7 +42,7 @@ export async function request<T>(
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
     throw new CliError(
       `cannot reach the service at ${options.url} (${cause}); is 'saga serve' running? (--url to change)`,
     );

@@ -22,6 +22,7 @@ import { secretsCommand } from "./secrets.js";
 import { auditCommand } from "./audit.js";
 import { deadLetterCommand } from "./dead-letters.js";
 import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
+import { errorMessage } from "../core/errors.js";
 
 const USAGE = `usage: saga <command> [options]
 
@@ -81,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    const first = (error as Error).message.split(/\n|\. /)[0] ?? "bad arguments";
+    const first = errorMessage(error).split(/\n|\. /)[0] ?? "bad arguments";
     throw new CliError(
       `${first.charAt(0).toLowerCase()}${first.slice(1)} (saga --help for usage)`,
       2,
@@ -268,7 +269,7 @@ async function definitions(
       doc = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
     } catch (error) {
       throw new CliError(
-        `${file}: cannot be read as ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${(error as Error).message.split("\n")[0]}`,
+        `${file}: cannot be read as ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${errorMessage(error).split("\n")[0]}`,
         2,
       );
     }
@@ -282,7 +283,7 @@ async function definitions(
       print(result, () => `${file}: ${result.name} v${result.version} registered`);
     } catch (error) {
       failed++;
-      process.stderr.write(`saga: ${file}: ${(error as Error).message}\n`);
+      process.stderr.write(`saga: ${file}: ${errorMessage(error)}\n`);
     }
   }
   return failed === 0 ? 0 : 1;
@@ -426,7 +427,7 @@ function untilSignal(shutdown: () => Promise<void>): Promise<number> {
       shutdown().then(
         () => resolve(0),
         (error: unknown) => {
-          process.stderr.write(`shutdown failed: ${(error as Error).message}\n`);
+          process.stderr.write(`shutdown failed: ${errorMessage(error)}\n`);
           resolve(1);
         },
       );
@@ -456,7 +457,7 @@ main(process.argv.slice(2)).then(
         process.stderr.write(`saga: invalid configuration: ${line}\n`);
       process.exit(2);
     }
-    process.stderr.write(`saga: ${(error as Error).message ?? String(error)}\n`);
+    process.stderr.write(`saga: ${errorMessage(error)}\n`);
     process.exit(1);
   },
 );

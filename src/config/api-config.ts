@@ -3,6 +3,7 @@
  * front, the `/metrics` credential and the per-tenant quotas of the HTTP API. Read by
  * `loadConfig`; the rules here are the fail-closed ones documented in docs/security/api.md.
  */
+import { ErrorCodes, SagaError } from "../core/errors.js";
 import { Limits } from "../core/limits.js";
 import { isIP } from "node:net";
 
@@ -10,9 +11,11 @@ export const Roles = { viewer: "viewer", operator: "operator", admin: "admin" } 
 export type Role = (typeof Roles)[keyof typeof Roles];
 
 /** A configuration value that cannot be used: the message names the variable (and the fix). */
-export class ConfigError extends Error {
+export class ConfigError extends SagaError {
   override readonly name = "ConfigError";
-  readonly code = "SAGA_INVALID_CONFIG";
+  constructor(message: string) {
+    super(ErrorCodes.SAGA_INVALID_CONFIG, message);
+  }
 }
 
 export interface AuthConfig {

@@ -74,7 +74,8 @@ export const SERVICE_URL_VARIABLES: Readonly<Record<string, string>> = {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const KNOWN = new Set([
+/** Every variable `loadConfig` reads (an unknown `SAGA_*` one fails start-up). */
+export const KNOWN_SETTINGS: ReadonlySet<string> = new Set([
   "PORT",
   "HOST",
   "LOG_LEVEL",
@@ -117,9 +118,13 @@ const KNOWN = new Set([
 export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
   const env = seedCompatibleEnv(rawEnv, (message) => new ConfigError(message)); // seed names
   for (const name of Object.keys(env)) {
-    if (name.startsWith("SAGA_") && !KNOWN.has(name) && !/^SERVICE_[A-Z0-9_]+_URL$/.test(name)) {
+    if (
+      name.startsWith("SAGA_") &&
+      !KNOWN_SETTINGS.has(name) &&
+      !/^SERVICE_[A-Z0-9_]+_URL$/.test(name)
+    ) {
       throw new ConfigError(
-        `${name} is not a known setting (known SAGA_* settings: ${[...KNOWN].filter((k) => k.startsWith("SAGA_")).join(", ")})`,
+        `${name} is not a known setting (known SAGA_* settings: ${[...KNOWN_SETTINGS].filter((k) => k.startsWith("SAGA_")).join(", ")})`,
       );
     }
   }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { ErrorCodes, SagaError } from "../core/errors.js";
 import { resolve } from "node:path";
 
 /**
@@ -27,9 +28,12 @@ export const FILE_VARIABLES = [
 
 const MAX_FILE_BYTES = 1_048_576;
 
-export class EnvFileError extends Error {
+/** A `.env` or `NAME_FILE` file that cannot be used: the message names it (SAGA_INVALID_CONFIG). */
+export class EnvFileError extends SagaError {
   override readonly name = "EnvFileError";
-  readonly code = "SAGA_INVALID_CONFIG";
+  constructor(message: string) {
+    super(ErrorCodes.SAGA_INVALID_CONFIG, message);
+  }
 }
 
 export function readServiceEnv(

@@ -57,12 +57,12 @@ export interface Signal {
 }
 
 const cancelledError = (): ErrorInfo =>
-  errorInfo(ErrorCodes.CANCELLED, "the saga was cancelled", false);
+  errorInfo(ErrorCodes.SAGA_CANCELLED, "the saga was cancelled", false);
 const timedOutError = (): ErrorInfo =>
   errorInfo(ErrorCodes.SAGA_TIMEOUT, "the saga ran past its deadline", false);
 const crashLoop = (what: string, lost: number): ErrorInfo =>
   errorInfo(
-    ErrorCodes.CRASH_LOOP,
+    ErrorCodes.SAGA_CRASH_LOOP,
     `the process running this ${what} stopped before recording its outcome ${lost} times in a row`,
     false,
   );
@@ -124,10 +124,14 @@ function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): De
       if (steps.some((s) => input.inFlight.has(s.name))) {
         return {
           type: "abort",
-          error: errorInfo(ErrorCodes.SIBLING_FAILED, "a parallel branch failed for good", false),
+          error: errorInfo(
+            ErrorCodes.SAGA_SIBLING_FAILED,
+            "a parallel branch failed for good",
+            false,
+          ),
         };
       }
-      const error = failure.error ?? errorInfo(ErrorCodes.STEP_FAILED, "step failed", false);
+      const error = failure.error ?? errorInfo(ErrorCodes.SAGA_STEP_FAILED, "step failed", false);
       if (plan.onFailure === "pause") {
         return { type: "append", event: { type: "SagaFailed", phase: "forward", error } };
       }
@@ -243,7 +247,7 @@ function resumeSuspended(step: string, s: StepState, input: DecideInput): StepNe
           step,
           attempt: s.attempts,
           error: errorInfo(
-            ErrorCodes.WAIT_TIMEOUT,
+            ErrorCodes.SAGA_WAIT_TIMEOUT,
             `no ${s.waitFor.topic} with ${s.waitFor.path} = ${s.waitFor.key} arrived in time`,
             false,
           ),
@@ -300,7 +304,8 @@ function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput
       case "compensation_failed":
         if (s.compensationRetryAt === null) {
           const error =
-            s.compensationError ?? errorInfo(ErrorCodes.STEP_FAILED, "compensation failed", false);
+            s.compensationError ??
+            errorInfo(ErrorCodes.SAGA_STEP_FAILED, "compensation failed", false);
           return { type: "append", event: { type: "SagaFailed", phase: "compensation", error } };
         }
         if (s.compensationRetryAt <= input.now) {

@@ -160,7 +160,8 @@ export function parseJson(text: string, bounds: JsonBounds = {}): JsonCheck {
     return {
       ok: false,
       path: "$",
-      problem: `not JSON (${(error as Error).message})`,
+      // JSON.parse throws SyntaxError; errors.ts imports this module, so no errorMessage here.
+      problem: `not JSON (${error instanceof Error ? error.message : String(error)})`,
       kind: "not_json",
     };
   }

@@ -6,7 +6,7 @@ import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
 export class InvalidTransitionError extends SagaError {
   override readonly name = "InvalidTransitionError";
   constructor(message: string) {
-    super(ErrorCodes.INVALID_TRANSITION, message, { retryable: false });
+    super(ErrorCodes.SAGA_INVALID_TRANSITION, message, { retryable: false });
   }
 }
 

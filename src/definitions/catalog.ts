@@ -1,7 +1,8 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ErrorCodes, SagaError } from "../core/errors.js";
+import type { SagaError } from "../core/errors.js";
+import { ErrorCodes, errorMessage, invalidInput, invalidState } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import type { Logger } from "../engine/logger.js";
 import type { DefinitionLookup } from "../engine/registry.js";
@@ -176,12 +177,9 @@ function parseDocument(text: string, file: string): unknown {
   try {
     return /\.json$/i.test(file) ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
   } catch (error) {
-    throw new SagaError(
-      ErrorCodes.INVALID_DEFINITION,
-      `${file} is not valid ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${(error as Error).message}`,
-      {
-        retryable: false,
-      },
+    throw invalidInput(
+      `${file} is not valid ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${errorMessage(error)}`,
+      { code: ErrorCodes.SAGA_INVALID_DEFINITION },
     );
   }
 }
@@ -224,9 +222,7 @@ function childNames(doc: unknown): string[] {
 }
 
 function conflict(name: string, version: number, why: string): SagaError {
-  return new SagaError(
-    ErrorCodes.DEFINITION_CONFLICT,
-    `saga ${name} version ${version} already exists: ${why}`,
-    { retryable: false },
-  );
+  return invalidState(`saga ${name} version ${version} already exists: ${why}`, {
+    code: ErrorCodes.SAGA_DEFINITION_CONFLICT,
+  });
 }

@@ -112,15 +112,15 @@ function outcomeOf(value: unknown, maxResultBytes: number): AttemptOutcome {
       if (!data.ok) {
         const code =
           data.kind === "too_large"
-            ? ErrorCodes.EVENT_TOO_LARGE
-            : jsonProblemCode(data.kind, ErrorCodes.STEP_RESULT_NOT_JSON);
+            ? ErrorCodes.SAGA_EVENT_TOO_LARGE
+            : jsonProblemCode(data.kind, ErrorCodes.SAGA_STEP_RESULT_NOT_JSON);
         return refused(code, `published event ${i} is refused: ${data.problem} at ${data.path}`);
       }
     }
     const messages = toJson(emitted.messages);
     if (!messages.ok) {
       return refused(
-        jsonProblemCode(messages.kind, ErrorCodes.STEP_RESULT_NOT_JSON),
+        jsonProblemCode(messages.kind, ErrorCodes.SAGA_STEP_RESULT_NOT_JSON),
         `a published event is not JSON: ${messages.problem} at ${messages.path}`,
       );
     }
@@ -129,8 +129,8 @@ function outcomeOf(value: unknown, maxResultBytes: number): AttemptOutcome {
   if (!json.ok) {
     const code =
       json.kind === "too_large"
-        ? ErrorCodes.STEP_RESULT_TOO_LARGE
-        : jsonProblemCode(json.kind, ErrorCodes.STEP_RESULT_NOT_JSON);
+        ? ErrorCodes.SAGA_STEP_RESULT_TOO_LARGE
+        : jsonProblemCode(json.kind, ErrorCodes.SAGA_STEP_RESULT_NOT_JSON);
     const what = json.kind === "not_json" ? "a value that is not JSON" : "a value refused";
     return refused(code, `the step returned ${what}: ${json.problem} at ${json.path}`);
   }

@@ -1,3 +1,4 @@
+import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 
 /** One domain event on the bus. `id` is stable: a redelivery or a replay carries the same id. */
@@ -64,10 +65,11 @@ export interface EventBus {
  * throws, a row the store refuses): the bus acknowledges the others and delivers again — then
  * dead-letters — only these, each with its own error. Keyed by message id.
  */
-export class PartialBatchFailure extends Error {
+export class PartialBatchFailure extends SagaError {
   override readonly name = "PartialBatchFailure";
   constructor(readonly failed: ReadonlyMap<string, Error>) {
     super(
+      ErrorCodes.SAGA_BUS_PARTIAL_BATCH,
       `${failed.size} message(s) of the batch failed: ${[...failed]
         .slice(0, 3)
         .map(([id, e]) => `${id}: ${e.message}`)

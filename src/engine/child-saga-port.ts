@@ -36,7 +36,7 @@ export function parentSignal(state: SagaState): ParentSignal | null {
   return {
     payload,
     error: errorInfo(
-      ErrorCodes.CHILD_SAGA_FAILED,
+      ErrorCodes.SAGA_CHILD_FAILED,
       `child saga ${state.id} (${state.name}) ended ${state.status}${cause}`,
       false,
     ),

@@ -63,8 +63,9 @@ export class ChildSagas implements ChildSagaPort {
     ]);
     if (result.status !== "compensated") {
       throw new SagaError(
-        ErrorCodes.CHILD_SAGA_FAILED,
+        ErrorCodes.SAGA_CHILD_FAILED,
         `child saga ${sagaId} could not be compensated: it is ${result.status}`,
+        { retryable: true }, // the step's compensation retries: the child may be retried meanwhile
       );
     }
   }

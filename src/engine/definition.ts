@@ -1,4 +1,4 @@
-import { ErrorCodes, SagaError } from "../core/errors.js";
+import { ErrorCodes, invalidInput } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { TOO_LONG } from "../core/limits.js";
 import type { BusMessage } from "./bus-port.js";
@@ -203,10 +203,12 @@ export function defineSaga<TInput = Json, TResults = AnyResults>(
   if (problems.length > 0) {
     // Only durations above their maximum: say so by the code (the definition is otherwise fine).
     const tooLong = problems.every((p) => p.includes(TOO_LONG));
-    throw new SagaError(
-      tooLong ? ErrorCodes.DURATION_TOO_LONG : ErrorCodes.INVALID_DEFINITION,
+    throw invalidInput(
       `invalid saga definition ${JSON.stringify(input.name)}: ${problems.join("; ")}`,
-      { retryable: false, details: problems },
+      {
+        code: tooLong ? ErrorCodes.SAGA_DURATION_TOO_LONG : ErrorCodes.SAGA_INVALID_DEFINITION,
+        details: problems,
+      },
     );
   }
   return {

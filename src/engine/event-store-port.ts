@@ -90,7 +90,7 @@ export class StreamVersionConflictError extends SagaError {
     readonly currentVersion: number,
   ) {
     super(
-      ErrorCodes.VERSION_CONFLICT,
+      ErrorCodes.SAGA_VERSION_CONFLICT,
       `stream ${JSON.stringify(streamId)} is at version ${currentVersion}, not the expected ${expectedVersion}`,
       {
         retryable: false,

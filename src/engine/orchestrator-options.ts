@@ -114,7 +114,7 @@ function int(name: string, value: number | undefined, fallback: number, min: num
 }
 
 function invalid(message: string): SagaError {
-  return new SagaError(ErrorCodes.INVALID_INPUT, `orchestrator options: ${message}`, {
+  return new SagaError(ErrorCodes.SAGA_INVALID_INPUT, `orchestrator options: ${message}`, {
     retryable: false,
   });
 }

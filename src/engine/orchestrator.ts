@@ -1,8 +1,8 @@
-import { toErrorInfo } from "../core/errors.js";
+import { invalidInput, toErrorInfo } from "../core/errors.js";
 import type { FaultDirective, SagaEvent } from "../core/events.js";
 import type { SagaState } from "../core/state.js";
 import { CalibratedClock } from "./clock.js";
-import { closedError, invalidInput } from "./engine-errors.js";
+import { closedError } from "./engine-errors.js";
 import { logListener } from "./log-listener.js";
 import type { CommitListener } from "./observer.js";
 import type { Logger } from "./logger.js";

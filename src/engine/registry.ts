@@ -1,4 +1,4 @@
-import { ErrorCodes, SagaError } from "../core/errors.js";
+import { ErrorCodes, invalidInput, notFound } from "../core/errors.js";
 import type { SagaDefinition } from "./definition.js";
 import type { SagaType } from "./store-port.js";
 
@@ -39,13 +39,9 @@ export class DefinitionRegistry implements DefinitionLookup {
     }
     const versions = scope.get(d.name) ?? new Map<number, SagaDefinition<unknown>>();
     if (versions.has(d.version)) {
-      throw new SagaError(
-        ErrorCodes.INVALID_DEFINITION,
-        `saga ${d.name} version ${d.version} is defined twice`,
-        {
-          retryable: false,
-        },
-      );
+      throw invalidInput(`saga ${d.name} version ${d.version} is defined twice`, {
+        code: ErrorCodes.SAGA_INVALID_DEFINITION,
+      });
     }
     versions.set(d.version, d);
     scope.set(d.name, versions);
@@ -67,21 +63,16 @@ export class DefinitionRegistry implements DefinitionLookup {
     const versions = this.versionsOf(name, tenantId);
     if (versions.size === 0) {
       const known = this.names(tenantId).join(", ") || "none";
-      throw new SagaError(
-        ErrorCodes.UNKNOWN_SAGA_TYPE,
-        `unknown saga type ${JSON.stringify(name)} (known: ${known})`,
-        {
-          retryable: false,
-        },
-      );
+      throw notFound(`unknown saga type ${JSON.stringify(name)} (known: ${known})`, {
+        code: ErrorCodes.SAGA_UNKNOWN_TYPE,
+      });
     }
     const chosen =
       version === undefined ? versions.get(Math.max(...versions.keys())) : versions.get(version);
     if (!chosen) {
-      throw new SagaError(
-        ErrorCodes.UNKNOWN_SAGA_TYPE,
+      throw notFound(
         `saga ${name} has no version ${String(version)} here (have: ${[...versions.keys()].sort((a, b) => a - b).join(", ")})`,
-        { retryable: false },
+        { code: ErrorCodes.SAGA_UNKNOWN_TYPE },
       );
     }
     return chosen;

@@ -1,9 +1,9 @@
-import { ErrorCodes } from "../core/errors.js";
+import { ErrorCodes, invalidState } from "../core/errors.js";
 import type { EventDraft } from "../core/events.js";
 import type { SagaStatus } from "../core/state.js";
 import type { Clock } from "./clock.js";
 import type { SagaDefinition } from "./definition.js";
-import { invalidState, sagaNotFound } from "./engine-errors.js";
+import { sagaNotFound } from "./engine-errors.js";
 import type { DefinitionLookup } from "./registry.js";
 import type { RunnerPool } from "./runner-pool.js";
 import type { SagaRunner } from "./saga-runner.js";
@@ -106,7 +106,7 @@ export class SagaCommands {
       reason: "requested",
       error: {
         name: "SagaError",
-        code: ErrorCodes.COMPENSATION_REQUESTED,
+        code: ErrorCodes.SAGA_COMPENSATION_REQUESTED,
         message: "compensation of the completed saga was requested",
         retryable: false,
       },

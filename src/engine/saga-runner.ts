@@ -324,7 +324,7 @@ export class SagaRunner {
       {
         timeoutMs: phase === "forward" ? plan.timeoutMs : plan.compensationTimeoutMs,
         timeoutCode:
-          phase === "forward" ? ErrorCodes.STEP_TIMEOUT : ErrorCodes.COMPENSATION_TIMEOUT,
+          phase === "forward" ? ErrorCodes.SAGA_STEP_TIMEOUT : ErrorCodes.SAGA_COMPENSATION_TIMEOUT,
         ...(this.host.maxStepResultBytes !== undefined
           ? { maxResultBytes: this.host.maxStepResultBytes }
           : {}),

@@ -1,11 +1,17 @@
-import { ErrorCodes, SagaError, jsonProblemCode, toErrorInfo } from "../core/errors.js";
+import {
+  ErrorCodes,
+  errorMessage,
+  invalidInput,
+  invalidState,
+  jsonProblemCode,
+  SagaError,
+} from "../core/errors.js";
 import type { FaultDirective, ParentRef, SagaEvent } from "../core/events.js";
 import { toJson, type Json } from "../core/json.js";
 import { applyEvent } from "../core/reducer.js";
 import type { SagaState } from "../core/state.js";
 import type { Clock } from "./clock.js";
 import type { SagaDefinition } from "./definition.js";
-import { invalidInput, invalidState } from "./engine-errors.js";
 import { uuidv7 } from "./ids.js";
 import type { DefinitionLookup } from "./registry.js";
 import type { RunnerPool } from "./runner-pool.js";
@@ -82,7 +88,7 @@ export class SagaStarter {
     const json = toJson(request.input);
     if (!json.ok) {
       throw new SagaError(
-        jsonProblemCode(json.kind, ErrorCodes.INVALID_INPUT),
+        jsonProblemCode(json.kind, ErrorCodes.SAGA_INVALID_INPUT),
         `saga input is not JSON: ${json.problem} at ${json.path}`,
         { retryable: false },
       );
@@ -120,8 +126,8 @@ function attributesOf(
     attributes = definition.attributes(input);
   } catch (error) {
     throw invalidInput(
-      `attributes of ${definition.name} could not be computed from the input: ${toErrorInfo(error).message}`,
-      error,
+      `attributes of ${definition.name} could not be computed from the input: ${errorMessage(error)}`,
+      { cause: error },
     );
   }
   if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes))

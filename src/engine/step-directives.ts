@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { ErrorCodes, SagaError } from "../core/errors.js";
+import type { SagaError } from "../core/errors.js";
+import { ErrorCodes, invalidInput } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { Limits, durationProblem } from "../core/limits.js";
 import { Emit, Suspend } from "./directives.js";
@@ -33,29 +34,16 @@ export function stepDirectives(sagaId: string, step: string, now: () => number):
   return {
     sleep(ms) {
       if (!(ms >= 0) || !Number.isFinite(ms))
-        throw new SagaError(
-          ErrorCodes.INVALID_INPUT,
-          `sleep needs a finite number of ms >= 0 (got ${ms})`,
-          { retryable: false },
-        );
+        throw invalidInput(`sleep needs a finite number of ms >= 0 (got ${ms})`);
       if (ms > Limits.MAX_DURATION_MS) throw tooLong("sleep", ms);
       return new Suspend(now() + ms, null);
     },
     waitForEvent(type, match) {
-      if (!type || !match.path)
-        throw new SagaError(
-          ErrorCodes.INVALID_INPUT,
-          "waitForEvent needs an event type and a path",
-          { retryable: false },
-        );
+      if (!type || !match.path) throw invalidInput("waitForEvent needs an event type and a path");
       const timeout = match.timeoutMs;
       if (timeout !== undefined) {
         if (!(timeout >= 0) || !Number.isFinite(timeout))
-          throw new SagaError(
-            ErrorCodes.INVALID_INPUT,
-            `waitForEvent needs a finite timeoutMs >= 0 (got ${timeout})`,
-            { retryable: false },
-          );
+          throw invalidInput(`waitForEvent needs a finite timeoutMs >= 0 (got ${timeout})`);
         if (timeout > Limits.MAX_DURATION_MS) throw tooLong("waitForEvent timeoutMs", timeout);
       }
       const until = timeout === undefined ? null : now() + timeout;
@@ -76,11 +64,9 @@ export function stepDirectives(sagaId: string, step: string, now: () => number):
 }
 
 function tooLong(what: string, ms: number): SagaError {
-  return new SagaError(
-    ErrorCodes.DURATION_TOO_LONG,
-    `${what} ${durationProblem(ms, Limits.MAX_DURATION_MS)}`,
-    { retryable: false },
-  );
+  return invalidInput(`${what} ${durationProblem(ms, Limits.MAX_DURATION_MS)}`, {
+    code: ErrorCodes.SAGA_DURATION_TOO_LONG,
+  });
 }
 
 /** A UUID derived from a name (same name, same id): how retried publications keep their ids. */

@@ -74,7 +74,7 @@ export function eventStoreOf(store: Store, limits: EventStoreLimits = {}): Event
   const client = sqlClientOf(store);
   if (!client)
     throw new SagaError(
-      ErrorCodes.INVALID_STATE,
+      ErrorCodes.SAGA_INVALID_STATE,
       "eventStoreOf needs a PostgresStore or PgliteStore: this store has no SQL database",
       { retryable: false },
     );

@@ -39,7 +39,7 @@ const FIRST_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export class TemplateError extends SagaError {
   override readonly name = "TemplateError";
-  constructor(message: string, code: string = ErrorCodes.INVALID_INPUT) {
+  constructor(message: string, code: string = ErrorCodes.SAGA_INVALID_INPUT) {
     super(code, message, { retryable: false });
   }
 }
@@ -54,7 +54,7 @@ export interface Placeholder {
 /** A template string cut into literal text and placeholders, in order. */
 export type TemplatePart = { text: string } | { placeholder: Placeholder };
 
-const syntax = (message: string) => new TemplateError(message, ErrorCodes.TEMPLATE_INVALID);
+const syntax = (message: string) => new TemplateError(message, ErrorCodes.SAGA_TEMPLATE_INVALID);
 const shorten = (text: string) => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
 /** Parses one placeholder body (`path` or `path ?? literal`). */
@@ -62,7 +62,7 @@ export function parsePlaceholder(body: string): Placeholder {
   if (body.length > MAX_PLACEHOLDER_LENGTH)
     throw new TemplateError(
       `a placeholder is longer than ${MAX_PLACEHOLDER_LENGTH} characters`,
-      ErrorCodes.TEMPLATE_TOO_LONG,
+      ErrorCodes.SAGA_TEMPLATE_TOO_LONG,
     );
   const at = body.indexOf("??");
   const path = (at === -1 ? body : body.slice(0, at)).trim();
@@ -96,7 +96,7 @@ export function scanTemplate(template: string): TemplatePart[] {
   if (template.length > MAX_TEMPLATE_LENGTH)
     throw new TemplateError(
       `a template is ${template.length} characters long; at most ${MAX_TEMPLATE_LENGTH}`,
-      ErrorCodes.TEMPLATE_TOO_LONG,
+      ErrorCodes.SAGA_TEMPLATE_TOO_LONG,
     );
   const parts: TemplatePart[] = [];
   let from = 0;

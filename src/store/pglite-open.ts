@@ -82,7 +82,7 @@ function lockDataDir(dataDir: string): () => void {
     }
     if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
       throw new SagaError(
-        ErrorCodes.STORE_LOCKED,
+        ErrorCodes.SAGA_STORE_LOCKED,
         `the PGlite data directory ${dataDir} is in use by process ${holder}` +
           `${holder === process.pid ? " (this one)" : ""}: PGlite allows one process at a time; ` +
           "use PostgreSQL for several processes",
@@ -91,7 +91,7 @@ function lockDataDir(dataDir: string): () => void {
     }
     rmSync(path, { force: true }); // its process is gone: a stale lock
   }
-  throw new SagaError(ErrorCodes.STORE_LOCKED, `could not lock ${dataDir} (${path})`, {
+  throw new SagaError(ErrorCodes.SAGA_STORE_LOCKED, `could not lock ${dataDir} (${path})`, {
     retryable: false,
   });
 }

@@ -78,15 +78,15 @@ export class SqlEventStore implements EventStore {
       if (!data.ok) {
         const code =
           data.kind === "too_large"
-            ? ErrorCodes.EVENT_TOO_LARGE
-            : jsonProblemCode(data.kind, ErrorCodes.INVALID_INPUT);
+            ? ErrorCodes.SAGA_EVENT_TOO_LARGE
+            : jsonProblemCode(data.kind, ErrorCodes.SAGA_INVALID_INPUT);
         throw invalid(`event ${i}: data refused at ${data.path}: ${data.problem}`, code);
       }
       const metadata = toJson(e.metadata ?? {}, { maxBytes: 64 * 1024 });
       if (!metadata.ok)
         throw invalid(
           `event ${i}: metadata refused at ${metadata.path}: ${metadata.problem}`,
-          jsonProblemCode(metadata.kind, ErrorCodes.INVALID_INPUT),
+          jsonProblemCode(metadata.kind, ErrorCodes.SAGA_INVALID_INPUT),
         );
       if (!isObject(metadata.value)) throw invalid(`event ${i}: metadata must be a JSON object`);
       return { ord: i + 1, id: uuidv7(), type: e.type, data: data.value, metadata: metadata.value };
@@ -159,7 +159,7 @@ export class SqlEventStore implements EventStore {
     if (Number(counted?.count ?? 0) > this.maxReplayEvents)
       throw invalid(
         `a replay writes at most ${this.maxReplayEvents} events; this one would write more (replay from a later version)`,
-        ErrorCodes.REPLAY_TOO_LARGE,
+        ErrorCodes.SAGA_REPLAY_TOO_LARGE,
       );
     const [row] = await this.sql.query<{ count: number }>(REPLAY_STREAM, [
       tenantId,
@@ -198,6 +198,6 @@ function isObject(value: Json): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function invalid(message: string, code: string = ErrorCodes.INVALID_INPUT): SagaError {
+function invalid(message: string, code: string = ErrorCodes.SAGA_INVALID_INPUT): SagaError {
   return new SagaError(code, message, { retryable: false });
 }

@@ -213,15 +213,17 @@ export class SqlStore implements Store {
       errors.set(
         c.lease.sagaId,
         !row
-          ? new SagaError(ErrorCodes.NOT_FOUND, `no saga ${c.lease.sagaId}`, { retryable: false })
+          ? new SagaError(ErrorCodes.SAGA_NOT_FOUND, `no saga ${c.lease.sagaId}`, {
+              retryable: false,
+            })
           : leaseHeld
             ? new SagaError(
-                ErrorCodes.VERSION_CONFLICT,
+                ErrorCodes.SAGA_VERSION_CONFLICT,
                 `saga ${c.lease.sagaId} is at version ${row.stream_version}, not the expected ${c.expectedSeq}`,
                 { retryable: false },
               )
             : new SagaError(
-                ErrorCodes.LEASE_LOST,
+                ErrorCodes.SAGA_LEASE_LOST,
                 `the lease of ${c.owner} (epoch ${c.lease.epoch}) on saga ${c.lease.sagaId} expired or was taken over`,
                 { retryable: false },
               ),
@@ -454,7 +456,7 @@ export class SqlStore implements Store {
 /** Thrown for a cursor that was not made by `listSagas` (the API answers 400). */
 export class InvalidCursorError extends SagaError {
   constructor() {
-    super(ErrorCodes.INVALID_INPUT, "the cursor is not one this server issued", {
+    super(ErrorCodes.SAGA_INVALID_INPUT, "the cursor is not one this server issued", {
       retryable: false,
     });
   }
@@ -498,7 +500,7 @@ function sqlTime(text: string, what: string): string {
   const time = storableTime(text);
   if (time === null)
     throw new SagaError(
-      ErrorCodes.INVALID_INPUT,
+      ErrorCodes.SAGA_INVALID_INPUT,
       `${what} must be a date-time between years 1 and 9999 (got ${JSON.stringify(text.slice(0, 64))})`,
       { retryable: false },
     );

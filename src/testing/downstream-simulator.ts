@@ -16,6 +16,7 @@ import {
   type SimulatedResponse,
   type SimulatedService,
 } from "./simulator-routes.js";
+import { errorMessage } from "../core/errors.js";
 
 export type { FailureRule } from "./simulator-faults.js";
 export { SIMULATED_SERVICES, type SimulatedService } from "./simulator-routes.js";
@@ -268,7 +269,7 @@ export async function startDownstreamSimulator(
         return;
       }
       serve(request, Buffer.concat(chunks).toString("utf8")).then(reply, (error: unknown) =>
-        reply(problem(500, "SIMULATOR_ERROR", (error as Error).message)),
+        reply(problem(500, "SIMULATOR_ERROR", errorMessage(error))),
       );
     });
   });

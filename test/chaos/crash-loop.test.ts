@@ -78,7 +78,7 @@ describe("lost attempts in real processes", () => {
         const events = await producer.events(always.sagaId);
         const failed = events.find((e) => e.type === "StepFailed");
         expect(failed).toMatchObject({ step: "boom", attempt: 5 });
-        expect(failed?.type === "StepFailed" && failed.error.code).toBe(ErrorCodes.CRASH_LOOP);
+        expect(failed?.type === "StepFailed" && failed.error.code).toBe(ErrorCodes.SAGA_CRASH_LOOP);
         expect(events.filter((e) => e.type === "StepCompensated").map((e) => e.type)).toHaveLength(
           1,
         );

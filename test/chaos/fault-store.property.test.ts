@@ -34,13 +34,13 @@ function faulty(store: Store, script: Fault[]): Store & { injected: Record<Fault
       const fault = script[i++] ?? "ok";
       injected[fault]++;
       if (fault === "error")
-        throw new SagaError(ErrorCodes.STORE_ERROR, "injected: connection reset", {
+        throw new SagaError(ErrorCodes.SAGA_STORE_ERROR, "injected: connection reset", {
           retryable: true,
         });
       if (fault === "slow") await sleep(30);
       const result = await call(...args);
       if (fault === "lost-reply")
-        throw new SagaError(ErrorCodes.STORE_ERROR, "injected: committed, reply lost", {
+        throw new SagaError(ErrorCodes.SAGA_STORE_ERROR, "injected: committed, reply lost", {
           retryable: true,
         });
       return result;

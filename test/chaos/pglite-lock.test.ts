@@ -40,7 +40,7 @@ describe("PGlite data directory: one process at a time", () => {
 
       // A second opener (this process) is refused, with the holder's pid in the message.
       const second = PgliteStore.open({ dataDir });
-      await expect(second).rejects.toMatchObject({ code: ErrorCodes.STORE_LOCKED });
+      await expect(second).rejects.toMatchObject({ code: ErrorCodes.SAGA_STORE_LOCKED });
       await expect(PgliteStore.open({ dataDir })).rejects.toThrow(String(child.pid));
 
       child.kill("SIGKILL");

@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, SERVICE_URL_VARIABLES, loadConfig } from "../../src/config/config.js";
+import {
+  ConfigError,
+  KNOWN_SETTINGS,
+  SERVICE_URL_VARIABLES,
+  loadConfig,
+} from "../../src/config/config.js";
+import { API_SETTINGS } from "../../src/config/api-config.js";
 import { FILE_VARIABLES, parseEnvFile, readServiceEnv } from "../../src/config/env-file.js";
 import { SEED_VARIABLES, translateSeedEnv } from "../../src/config/seed-env.js";
 
@@ -70,12 +76,13 @@ const SEED_004 = {
   LOG_LEVEL: "INFO",
 };
 
-/** The names config.ts knows, read from its source (the KNOWN list). */
+/**
+ * The names config.ts itself lists in KNOWN_SETTINGS (api-config's API_SETTINGS, which the list
+ * also holds, are left out as before: .env.example does not document them yet).
+ */
 function knownConfigNames(): string[] {
-  const source = readFileSync(new URL("../../src/config/config.ts", import.meta.url), "utf8");
-  const block = /const KNOWN = new Set\(\[([\s\S]*?)\]\)/.exec(source);
-  if (!block) throw new Error("cannot find the KNOWN list in src/config/config.ts");
-  return [...block[1]!.matchAll(/"([A-Z0-9_]+)"/g)].map((m) => m[1]!);
+  const api = new Set<string>(API_SETTINGS);
+  return [...KNOWN_SETTINGS].filter((name) => !api.has(name));
 }
 
 describe("seed variables", () => {

@@ -83,7 +83,7 @@ describe("declarative definitions: validation", () => {
     } catch (e) {
       error = e as SagaError;
     }
-    expect(error?.code).toBe(ErrorCodes.INVALID_DEFINITION);
+    expect(error?.code).toBe(ErrorCodes.SAGA_INVALID_DEFINITION);
     const problems = (error?.details as { path: string; code: string; message: string }[]).map(
       (p) => `${p.path}: ${p.message}`,
     );

@@ -150,7 +150,7 @@ describe.each(storeKinds())("engine basics: $name", (kind) => {
     await raced[0]!.result();
     expect(runs).toBe(2);
     await expect(orch.start("other", null, { idempotencyKey: "req-42" })).rejects.toMatchObject({
-      code: ErrorCodes.INVALID_STATE,
+      code: ErrorCodes.SAGA_INVALID_STATE,
     });
     // Another tenant has its own keys.
     const elsewhere = await orch.start("once", null, {
@@ -182,7 +182,7 @@ describe.each(storeKinds())("engine basics: $name", (kind) => {
     const page = await orch.list({ attributes: { orderId: "o-77" } });
     expect(page.items.map((s) => s.id)).toEqual([run.sagaId]);
     await expect(orch.start("with_keys", { orderId: { nested: true } })).rejects.toMatchObject({
-      code: ErrorCodes.INVALID_INPUT,
+      code: ErrorCodes.SAGA_INVALID_INPUT,
     });
   });
 
@@ -190,29 +190,31 @@ describe.each(storeKinds())("engine basics: $name", (kind) => {
     const saga = defineSaga({ name: "ok", steps: [{ name: "s", action: () => 1 }] });
     const orch = await h.orchestrator([saga]);
     await expect(orch.start("nope", {})).rejects.toMatchObject({
-      code: ErrorCodes.UNKNOWN_SAGA_TYPE,
+      code: ErrorCodes.SAGA_UNKNOWN_TYPE,
     });
     await expect(orch.start("ok", {}, { version: 9 })).rejects.toMatchObject({
-      code: ErrorCodes.UNKNOWN_SAGA_TYPE,
+      code: ErrorCodes.SAGA_UNKNOWN_TYPE,
     });
     await expect(orch.start("ok", { f: () => 1 })).rejects.toMatchObject({
-      code: ErrorCodes.INVALID_INPUT,
+      code: ErrorCodes.SAGA_INVALID_INPUT,
       message: expect.stringContaining("$.f") as string,
     });
     await expect(orch.start("ok", {}, { idempotencyKey: "" })).rejects.toMatchObject({
-      code: ErrorCodes.INVALID_INPUT,
+      code: ErrorCodes.SAGA_INVALID_INPUT,
     });
     await expect(orch.cancel("00000000-0000-7000-8000-000000000000")).rejects.toMatchObject({
-      code: ErrorCodes.NOT_FOUND,
+      code: ErrorCodes.SAGA_NOT_FOUND,
     });
-    await expect(orch.cancel("garbage")).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
-    await expect(orch.retry("garbage")).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
+    await expect(orch.cancel("garbage")).rejects.toMatchObject({ code: ErrorCodes.SAGA_NOT_FOUND });
+    await expect(orch.retry("garbage")).rejects.toMatchObject({ code: ErrorCodes.SAGA_NOT_FOUND });
     const done = await orch.start("ok", {});
     await done.result();
     await expect(orch.cancel(done.sagaId)).rejects.toMatchObject({
-      code: ErrorCodes.INVALID_STATE,
+      code: ErrorCodes.SAGA_INVALID_STATE,
     });
-    await expect(orch.retry(done.sagaId)).rejects.toMatchObject({ code: ErrorCodes.INVALID_STATE });
+    await expect(orch.retry(done.sagaId)).rejects.toMatchObject({
+      code: ErrorCodes.SAGA_INVALID_STATE,
+    });
     expect((await orch.get(done.sagaId))?.status).toBe("completed");
     expect(await orch.get("garbage")).toBeNull();
   });
@@ -236,7 +238,7 @@ describe("defineSaga", () => {
       attempt();
     } catch (error) {
       const e = error as SagaError;
-      expect(e.code).toBe(ErrorCodes.INVALID_DEFINITION);
+      expect(e.code).toBe(ErrorCodes.SAGA_INVALID_DEFINITION);
       expect(e.details).toEqual(
         expect.arrayContaining([
           expect.stringContaining("name:"),

@@ -38,12 +38,12 @@ describe.each(storeKinds())("engine control: $name", (kind) => {
     const result = await run.result();
     expect(result.status).toBe("compensated");
     expect(result.reason).toBe("cancelled");
-    expect(result.error?.code).toBe(ErrorCodes.CANCELLED);
+    expect(result.error?.code).toBe(ErrorCodes.SAGA_CANCELLED);
     expect(result.state.steps.wait?.status).toBe("aborted");
     expect(calls).toEqual(["a", "wait started", "undo a"]);
     await orch.cancel(run.sagaId).then(
       () => expect.fail("a second cancel of a compensated saga must be refused"),
-      (e: unknown) => expect(e).toMatchObject({ code: ErrorCodes.INVALID_STATE }),
+      (e: unknown) => expect(e).toMatchObject({ code: ErrorCodes.SAGA_INVALID_STATE }),
     );
   });
 
@@ -257,7 +257,9 @@ describe.each(storeKinds())("engine control: $name", (kind) => {
     const run = await first.start("handover", {});
     await inStep;
     await first.close({ graceMs: 0 });
-    await expect(first.start("handover", {})).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+    await expect(first.start("handover", {})).rejects.toMatchObject({
+      code: ErrorCodes.SAGA_ORCHESTRATOR_CLOSED,
+    });
     const second = await h.orchestrator([saga], { tenantId: first.tenantId, leaseMs: 60_000 });
     const result = await second.handle(run.sagaId).result();
     expect(result.status).toBe("completed");

@@ -203,7 +203,7 @@ describe.each(storeKinds())("engine failures: $name", (kind) => {
     const orch = await h.orchestrator([saga]);
     const result = await (await orch.start("hangs", {})).result();
     expect(result.status).toBe("compensated");
-    expect(result.error).toMatchObject({ code: ErrorCodes.STEP_TIMEOUT });
+    expect(result.error).toMatchObject({ code: ErrorCodes.SAGA_STEP_TIMEOUT });
     expect(result.state.steps.stuck?.attempts).toBe(2);
     expect(aborted).toEqual([true, true]);
   });
@@ -229,14 +229,17 @@ describe.each(storeKinds())("engine failures: $name", (kind) => {
     const orch = await h.orchestrator([saga]);
     const str = await (await orch.start("weird", { kind: "string" })).result();
     expect(str.error).toMatchObject({
-      code: ErrorCodes.NON_ERROR_THROWN,
+      code: ErrorCodes.SAGA_NON_ERROR_THROWN,
       message: "a non-Error value was thrown: plain string",
     });
     expect(str.state.steps.w?.attempts).toBe(2); // retryable
     const obj = await (await orch.start("weird", { kind: "object" })).result();
     expect(obj.error?.message).toBe('a non-Error value was thrown: {"reason":42}');
     const big = await (await orch.start("weird", { kind: "bigint" })).result();
-    expect(big.error).toMatchObject({ code: ErrorCodes.STEP_RESULT_NOT_JSON, retryable: false });
+    expect(big.error).toMatchObject({
+      code: ErrorCodes.SAGA_STEP_RESULT_NOT_JSON,
+      retryable: false,
+    });
     expect(big.error?.message).toContain("bigint at $.n");
     expect(big.state.steps.w?.attempts).toBe(1);
     const cls = await (await orch.start("weird", { kind: "class" })).result();
@@ -313,7 +316,7 @@ describe.each(storeKinds())("engine failures: $name", (kind) => {
     expect(result.status).toBe("compensated");
     expect(result.error?.message).toBe("branch broke");
     expect(result.state.steps.slow?.status).toBe("aborted");
-    expect(result.state.steps.slow?.error?.code).toBe(ErrorCodes.SIBLING_FAILED);
+    expect(result.state.steps.slow?.error?.code).toBe(ErrorCodes.SAGA_SIBLING_FAILED);
     expect(calls).toEqual(["prepare", "quick", "slow started", "undo quick", "undo prepare"]);
     const started = (await orch.events(result.sagaId))
       .filter((e) => e.type === "StepStarted")

@@ -106,7 +106,7 @@ describe.each(storeKinds())("EventStore: $name", (kind) => {
     );
     await expect(attempt).rejects.toBeInstanceOf(StreamVersionConflictError);
     await expect(attempt).rejects.toMatchObject({
-      code: ErrorCodes.VERSION_CONFLICT,
+      code: ErrorCodes.SAGA_VERSION_CONFLICT,
       details: { stream_id: "order-1", expected_version: 0, current_version: 1 },
     });
     expect((await events.readStream(tenant, "order-1")).map((e) => e.type)).toEqual([

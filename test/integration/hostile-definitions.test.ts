@@ -44,62 +44,62 @@ const cases: [string, unknown, { code: string; path: string }][] = [
   [
     '"{{" and 15,000 spaces in a path',
     doc([http("a", { service: "api", path: `{{${SPACES}` })]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].request" },
   ],
   [
     '"{{" and 15,000 spaces then "}"',
     doc([http("a", { service: "api", body: { x: `{{${SPACES}}` } })]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].request" },
   ],
   [
     '"{{" and 15,000 tabs and newlines in a header',
     doc([http("a", { service: "api", headers: { X: `{{${"\t\n".repeat(7_000)}` } })]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].request" },
   ],
   [
     "8,000 openings",
     doc([http("a", { service: "api", path: "{{".repeat(8_000) })]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].request" },
   ],
   [
     "spaces around a path with no closing",
     doc([http("a", { service: "api", path: `{{${SPACES}input.a${SPACES.slice(0, 1_000)}` })]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].request" },
   ],
   [
     "a brace inside a placeholder",
     doc([http("a", { service: "api", path: '{{ input.a ?? {"x":1} }}' })]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].request" },
   ],
   [
     "a placeholder body of 2,000 characters",
     doc([http("a", { service: "api", path: `{{ input.${"a".repeat(2_000)} }}` })]),
-    { code: ErrorCodes.TEMPLATE_TOO_LONG, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_TOO_LONG, path: "$.steps[0].request" },
   ],
   [
     "a path of 5,000 segments",
     doc([http("a", { service: "api", path: `{{input${".a".repeat(400)}}}` })]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].request" },
   ],
   [
     `a template of ${MAX_TEMPLATE_LENGTH + 1} characters`,
     doc([http("a", { service: "api", body: "x".repeat(MAX_TEMPLATE_LENGTH + 1) })]),
-    { code: ErrorCodes.TEMPLATE_TOO_LONG, path: "$.steps[0].request" },
+    { code: ErrorCodes.SAGA_TEMPLATE_TOO_LONG, path: "$.steps[0].request" },
   ],
   [
     "a pathological when",
     doc([{ ...http("a", { service: "api" }), when: `{{${SPACES}` }]),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.steps[0].when" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.steps[0].when" },
   ],
   [
     "a pathological trigger mapping",
     doc([http("a", { service: "api" })], { triggers: [{ event: "e", input: `{{${SPACES}` }] }),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.triggers[0].input" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.triggers[0].input" },
   ],
   [
     "a pathological attribute",
     doc([http("a", { service: "api" })], { attributes: { k: `{{${SPACES}` } }),
-    { code: ErrorCodes.TEMPLATE_INVALID, path: "$.attributes" },
+    { code: ErrorCodes.SAGA_TEMPLATE_INVALID, path: "$.attributes" },
   ],
   [
     `${DEFINITION_LIMITS.maxSteps + 1} steps`,
@@ -108,7 +108,7 @@ const cases: [string, unknown, { code: string; path: string }][] = [
         http(`s${i}`, { service: "api" }),
       ),
     ),
-    { code: ErrorCodes.DEFINITION_TOO_MANY_STEPS, path: "$.steps" },
+    { code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_STEPS, path: "$.steps" },
   ],
   [
     `${DEFINITION_LIMITS.maxParallelBranches + 1} parallel branches`,
@@ -120,7 +120,7 @@ const cases: [string, unknown, { code: string; path: string }][] = [
         ),
       },
     ]),
-    { code: ErrorCodes.DEFINITION_TOO_MANY_BRANCHES, path: "$.steps[0].parallel" },
+    { code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_BRANCHES, path: "$.steps[0].parallel" },
   ],
   [
     `${DEFINITION_LIMITS.maxChildSagas + 1} child sagas`,
@@ -131,12 +131,12 @@ const cases: [string, unknown, { code: string; path: string }][] = [
         saga: "child",
       })),
     ),
-    { code: ErrorCodes.DEFINITION_TOO_MANY_CHILDREN, path: "$.steps" },
+    { code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_CHILDREN, path: "$.steps" },
   ],
   [
     "arrays nested 100,000 deep",
     doc([http("a", { service: "api", body: nested(100_000) })]),
-    { code: ErrorCodes.DEFINITION_TOO_DEEP, path: "$" },
+    { code: ErrorCodes.SAGA_DEFINITION_TOO_DEEP, path: "$" },
   ],
   [
     "a document of 300 KiB",
@@ -145,7 +145,7 @@ const cases: [string, unknown, { code: string; path: string }][] = [
         http(`s${i}`, { service: "api", body: "z".repeat(30_000) }),
       ),
     ),
-    { code: ErrorCodes.DEFINITION_TOO_LARGE, path: "$" },
+    { code: ErrorCodes.SAGA_DEFINITION_TOO_LARGE, path: "$" },
   ],
 ];
 
@@ -160,7 +160,7 @@ describe("hostile definitions are refused with a code and a JSON path", () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(SagaError);
-    expect(thrown).toMatchObject({ code: ErrorCodes.INVALID_DEFINITION });
+    expect(thrown).toMatchObject({ code: ErrorCodes.SAGA_INVALID_DEFINITION });
     expect((thrown as SagaError).message.length).toBeLessThan(20_000);
   });
 
@@ -175,7 +175,10 @@ describe("hostile definitions are refused with a code and a JSON path", () => {
       childrenOf: chain,
     });
     expect(issues).toEqual([
-      expect.objectContaining({ code: ErrorCodes.DEFINITION_TOO_MANY_CHILDREN, path: "$.steps" }),
+      expect.objectContaining({
+        code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_CHILDREN,
+        path: "$.steps",
+      }),
     ]);
   });
 
@@ -234,7 +237,7 @@ describe("over the API, the service answers 400 and keeps serving", () => {
       expect(response.statusCode, name).toBe(400);
       expect(response.json(), name).toMatchObject({
         error: {
-          code: ErrorCodes.INVALID_DEFINITION,
+          code: ErrorCodes.SAGA_INVALID_DEFINITION,
           details: expect.arrayContaining([expect.objectContaining(expected)]) as unknown,
         },
       });

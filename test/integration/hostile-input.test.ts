@@ -281,15 +281,19 @@ describe("hostile input: downstream answers, step results, event data", () => {
   }
 
   it.each<[string, string | ((res: ServerResponse) => void), string]>([
-    ["nested 100,000 levels (it ended the process)", deepText(100_000), ErrorCodes.JSON_TOO_DEEP],
-    ["nested 65 levels", deepText(65), ErrorCodes.JSON_TOO_DEEP],
-    ["with a NUL escape", '{"name":"a\\u0000b"}', ErrorCodes.JSON_BAD_STRING],
-    ["with a lone surrogate", '["\\udfff"]', ErrorCodes.JSON_BAD_STRING],
-    ["with a number out of range", '{"n":-1e999}', ErrorCodes.JSON_BAD_NUMBER],
+    [
+      "nested 100,000 levels (it ended the process)",
+      deepText(100_000),
+      ErrorCodes.SAGA_JSON_TOO_DEEP,
+    ],
+    ["nested 65 levels", deepText(65), ErrorCodes.SAGA_JSON_TOO_DEEP],
+    ["with a NUL escape", '{"name":"a\\u0000b"}', ErrorCodes.SAGA_JSON_BAD_STRING],
+    ["with a lone surrogate", '["\\udfff"]', ErrorCodes.SAGA_JSON_BAD_STRING],
+    ["with a number out of range", '{"n":-1e999}', ErrorCodes.SAGA_JSON_BAD_NUMBER],
     [
       "as text with a raw NUL",
       (res) => res.writeHead(200, { "content-type": "text/plain" }).end("a\u0000b"),
-      ErrorCodes.JSON_BAD_STRING,
+      ErrorCodes.SAGA_JSON_BAD_STRING,
     ],
   ])(
     "an answer %s is a terminal step error with its code; the saga compensates",
@@ -327,10 +331,13 @@ describe("hostile input: downstream answers, step results, event data", () => {
 
   it("step results: too deep, NUL, lone surrogate and over the size quota fail the step with a code", async () => {
     const cases: [unknown, string][] = [
-      [deepValue(100_000), ErrorCodes.JSON_TOO_DEEP],
-      [{ s: "\u0000" }, ErrorCodes.JSON_BAD_STRING],
-      [{ s: "\udc00" }, ErrorCodes.JSON_BAD_STRING],
-      [{ big: "x".repeat(Limits.DEFAULT_MAX_STEP_RESULT_BYTES) }, ErrorCodes.STEP_RESULT_TOO_LARGE],
+      [deepValue(100_000), ErrorCodes.SAGA_JSON_TOO_DEEP],
+      [{ s: "\u0000" }, ErrorCodes.SAGA_JSON_BAD_STRING],
+      [{ s: "\udc00" }, ErrorCodes.SAGA_JSON_BAD_STRING],
+      [
+        { big: "x".repeat(Limits.DEFAULT_MAX_STEP_RESULT_BYTES) },
+        ErrorCodes.SAGA_STEP_RESULT_TOO_LARGE,
+      ],
     ];
     const saga = defineSaga<{ i: number }>({
       name: "hostile_results",
@@ -345,7 +352,7 @@ describe("hostile input: downstream answers, step results, event data", () => {
     // The quota is configurable: a smaller one refuses what the default takes.
     const strict = await harness.orchestrator([saga], { maxStepResultBytes: 1024 });
     const small = await (await strict.start("hostile_results", { i: 1 })).result();
-    expect(small.error?.code).toBe(ErrorCodes.JSON_BAD_STRING);
+    expect(small.error?.code).toBe(ErrorCodes.SAGA_JSON_BAD_STRING);
     expect((await (await orchestrator.start("hostile_healthy", {})).result()).status).toBe(
       "completed",
     );
@@ -354,10 +361,10 @@ describe("hostile input: downstream answers, step results, event data", () => {
   it("saga input: deep or NUL input is refused at start with a code", async () => {
     const orchestrator = await harness.orchestrator([healthy]);
     await expect(orchestrator.start("hostile_healthy", deepValue(5_000))).rejects.toMatchObject({
-      code: ErrorCodes.JSON_TOO_DEEP,
+      code: ErrorCodes.SAGA_JSON_TOO_DEEP,
     });
     await expect(orchestrator.start("hostile_healthy", { s: "\u0000" })).rejects.toMatchObject({
-      code: ErrorCodes.JSON_BAD_STRING,
+      code: ErrorCodes.SAGA_JSON_BAD_STRING,
     });
   });
 
@@ -367,17 +374,17 @@ describe("hostile input: downstream answers, step results, event data", () => {
     const append = (data: unknown) =>
       events.append(tenant, "s-1", [{ type: "x.happened", data: data as never }]);
     await expect(append(deepValue(5_000))).rejects.toMatchObject({
-      code: ErrorCodes.JSON_TOO_DEEP,
+      code: ErrorCodes.SAGA_JSON_TOO_DEEP,
     });
     await expect(append({ s: "\u0000" })).rejects.toMatchObject({
-      code: ErrorCodes.JSON_BAD_STRING,
+      code: ErrorCodes.SAGA_JSON_BAD_STRING,
     });
     await expect(
       append({ s: "x".repeat(Limits.DEFAULT_MAX_EVENT_DATA_BYTES) }),
-    ).rejects.toMatchObject({ code: ErrorCodes.EVENT_TOO_LARGE });
+    ).rejects.toMatchObject({ code: ErrorCodes.SAGA_EVENT_TOO_LARGE });
     for (let i = 0; i < 4; i++) await append({ i });
     await expect(events.replay(tenant, "s-1")).rejects.toMatchObject({
-      code: ErrorCodes.REPLAY_TOO_LARGE,
+      code: ErrorCodes.SAGA_REPLAY_TOO_LARGE,
     });
     expect(await events.replay(tenant, "s-1", { fromVersion: 2 })).toBe(3);
   });
@@ -425,14 +432,14 @@ describe("hostile input: extreme durations", () => {
         }),
     ],
   ])("defineSaga refuses %s with SAGA_DURATION_TOO_LONG", (_, define) => {
-    expect(define).toThrow(expect.objectContaining({ code: ErrorCodes.DURATION_TOO_LONG }));
+    expect(define).toThrow(expect.objectContaining({ code: ErrorCodes.SAGA_DURATION_TOO_LONG }));
   });
 
   it("defineSaga refuses an infinite or negative timeout as an invalid definition", () => {
     for (const timeoutMs of [Infinity, -1, Number.NaN])
       expect(() =>
         defineSaga({ name: "d", timeoutMs, steps: [{ name: "s", action: () => 1 }] }),
-      ).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_DEFINITION }));
+      ).toThrow(expect.objectContaining({ code: ErrorCodes.SAGA_INVALID_DEFINITION }));
   });
 
   it("sleep and waitForEvent past 365 days fail the step with SAGA_DURATION_TOO_LONG", async () => {
@@ -451,7 +458,7 @@ describe("hostile input: extreme durations", () => {
     const orchestrator = await harness.orchestrator([saga]);
     for (const kind of ["sleep", "wait"]) {
       const result = await (await orchestrator.start("hostile_long_sleep", { kind })).result();
-      expect(result.error, kind).toMatchObject({ code: ErrorCodes.DURATION_TOO_LONG });
+      expect(result.error, kind).toMatchObject({ code: ErrorCodes.SAGA_DURATION_TOO_LONG });
     }
   });
 
@@ -485,12 +492,12 @@ describe("hostile input: extreme durations", () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toMatchObject({ code: ErrorCodes.DURATION_TOO_LONG });
+    expect(thrown).toMatchObject({ code: ErrorCodes.SAGA_DURATION_TOO_LONG });
     const details = (thrown as { details: { path: string; code: string; message: string }[] })
       .details;
     const tooLong = (path: string) => ({
       path,
-      code: ErrorCodes.DURATION_TOO_LONG,
+      code: ErrorCodes.SAGA_DURATION_TOO_LONG,
       message: expect.stringMatching(/^is longer than the maximum/) as unknown,
     });
     expect(details).toEqual(

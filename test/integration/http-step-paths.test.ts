@@ -1,8 +1,8 @@
+import { ErrorCodes } from "../../src/core/errors.js";
 import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SagaError } from "../../src/core/errors.js";
-import { HttpErrorCodes } from "../../src/steps/http/errors.js";
 import type { ConnectTarget } from "../../src/steps/http/http-client.js";
 import { executeHttpStep, type HttpStepDeps } from "../../src/steps/http/http-step.js";
 import type { HttpStepSpec } from "../../src/steps/http/spec.js";
@@ -79,7 +79,7 @@ describe("path placeholders cannot leave their templated prefix", () => {
           ? { ...access, path: "/bases/.{{input.c}}/access" }
           : access;
     const error = (await run(spec, input).catch((e: unknown) => e)) as SagaError;
-    expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_PATH_TRAVERSAL, retryable: false });
+    expect(error).toMatchObject({ code: ErrorCodes.SAGA_HTTP_PATH_TRAVERSAL, retryable: false });
     expect(connections).toEqual([]);
     expect(seen).toEqual([]);
   });
@@ -116,6 +116,6 @@ describe("path placeholders cannot leave their templated prefix", () => {
     const error = (await run({ ...access, path: "/bases/../admin" }, {}).catch(
       (e: unknown) => e,
     )) as SagaError;
-    expect(error.code).toBe(HttpErrorCodes.HTTP_PATH_TRAVERSAL);
+    expect(error.code).toBe(ErrorCodes.SAGA_HTTP_PATH_TRAVERSAL);
   });
 });

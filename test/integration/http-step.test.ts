@@ -6,8 +6,7 @@ import {
 } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SagaError, TerminalError, toErrorInfo } from "../../src/core/errors.js";
-import { HttpErrorCodes } from "../../src/steps/http/errors.js";
+import { SagaError, TerminalError, toErrorInfo, ErrorCodes } from "../../src/core/errors.js";
 import type { ConnectTarget } from "../../src/steps/http/http-client.js";
 import {
   DEFAULT_HTTP_TIMEOUT_MS,
@@ -226,7 +225,7 @@ describe("http steps against real servers", () => {
     users.handle = (_req, res) => json(res, 502, { error: "bad gateway" });
     const error = await failure({ service: "user", path: "/x" });
     expect(error).not.toBeInstanceOf(TerminalError);
-    expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_5XX, retryable: true });
+    expect(error).toMatchObject({ code: ErrorCodes.SAGA_HTTP_5XX, retryable: true });
     expect(error.details).toMatchObject({ status: 502, body: '{"error":"bad gateway"}' });
     expect(error.message).toMatch(/user answered 502 to GET \/x/);
   });
@@ -237,7 +236,7 @@ describe("http steps against real servers", () => {
         ? json(res, 429, {}, { "retry-after": "7" })
         : json(res, 503, {}, { "retry-after": new Date(1_000_000 + 2_500).toUTCString() });
     const bySeconds = await failure({ service: "user", path: "/seconds" });
-    expect(bySeconds).toMatchObject({ code: HttpErrorCodes.HTTP_429, retryable: true });
+    expect(bySeconds).toMatchObject({ code: ErrorCodes.SAGA_HTTP_429, retryable: true });
     expect(bySeconds.details).toMatchObject({ status: 429, retryAfterMs: 7_000 });
     // HTTP dates have a one-second resolution: 1_002_500 is written as 1_002_000.
     const byDate = await failure(
@@ -245,7 +244,7 @@ describe("http steps against real servers", () => {
       ctx(),
       deps({ now: () => 1_000_000 }),
     );
-    expect(byDate).toMatchObject({ code: HttpErrorCodes.HTTP_5XX, retryable: true });
+    expect(byDate).toMatchObject({ code: ErrorCodes.SAGA_HTTP_5XX, retryable: true });
     expect(byDate.details).toMatchObject({ status: 503, retryAfterMs: 2_000 });
   });
 
@@ -253,13 +252,13 @@ describe("http steps against real servers", () => {
     users.handle = (req, res) => json(res, req.url === "/conflict" ? 409 : 404, {});
     const notFound = await failure({ service: "user", path: "/missing" });
     expect(notFound).toBeInstanceOf(TerminalError);
-    expect(notFound).toMatchObject({ code: HttpErrorCodes.HTTP_4XX, retryable: false });
+    expect(notFound).toMatchObject({ code: ErrorCodes.SAGA_HTTP_4XX, retryable: false });
     const conflict = await failure({
       service: "user",
       path: "/conflict",
       retryable_statuses: [409],
     });
-    expect(conflict).toMatchObject({ code: HttpErrorCodes.HTTP_4XX, retryable: true });
+    expect(conflict).toMatchObject({ code: ErrorCodes.SAGA_HTTP_4XX, retryable: true });
     expect(
       await executeHttpStep(
         { service: "user", path: "/missing", success_statuses: ["2xx", 404], result: "gone" },
@@ -271,17 +270,17 @@ describe("http steps against real servers", () => {
 
   it("network errors are retryable; an unknown service is terminal", async () => {
     const down = await failure({ service: "down", path: "/x" });
-    expect(down).toMatchObject({ code: HttpErrorCodes.HTTP_NETWORK, retryable: true });
+    expect(down).toMatchObject({ code: ErrorCodes.SAGA_HTTP_NETWORK, retryable: true });
     expect(down.message).toMatch(/ECONNREFUSED/);
     const unknown = await failure({ service: "nobody" });
-    expect(unknown).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+    expect(unknown).toMatchObject({ code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST, retryable: false });
   });
 
   it("the attempt's timeout aborts the request; so does the step's signal", async () => {
     users.handle = () => undefined; // never answers
     const started = Date.now();
     const timedOut = await failure({ service: "user", path: "/slow", timeout_ms: 200 });
-    expect(timedOut).toMatchObject({ code: HttpErrorCodes.HTTP_TIMEOUT, retryable: true });
+    expect(timedOut).toMatchObject({ code: ErrorCodes.SAGA_HTTP_TIMEOUT, retryable: true });
     // Well under the 10 s default: the step's own 200 ms limit, not the default, ended it.
     expect(Date.now() - started).toBeLessThan(DEFAULT_HTTP_TIMEOUT_MS - 2_000);
 
@@ -291,7 +290,7 @@ describe("http steps against real servers", () => {
       { service: "user", path: "/slow" },
       ctx({ signal: controller.signal }),
     );
-    expect(aborted).toMatchObject({ code: HttpErrorCodes.HTTP_ABORTED, retryable: true });
+    expect(aborted).toMatchObject({ code: ErrorCodes.SAGA_HTTP_ABORTED, retryable: true });
     expect(aborted.message).toMatch(/saga cancelled/);
   });
 
@@ -308,20 +307,20 @@ describe("http steps against real servers", () => {
     for (const path of ["/declared", "/streamed"]) {
       const error = await failure({ service: "user", path });
       expect(error).toMatchObject({
-        code: HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE,
+        code: ErrorCodes.SAGA_HTTP_RESPONSE_TOO_LARGE,
         retryable: false,
       });
     }
     users.handle = (_req, res) => res.end("z".repeat(100));
     const small = await failure({ service: "user", path: "/", max_response_bytes: 99 });
-    expect(small.code).toBe(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE);
+    expect(small.code).toBe(ErrorCodes.SAGA_HTTP_RESPONSE_TOO_LARGE);
   });
 
   it("a success that claims JSON but is not is terminal", async () => {
     users.handle = (_req, res) =>
       res.writeHead(200, { "content-type": "application/json" }).end("{nope");
     const error = await failure({ service: "user" });
-    expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_RESPONSE, retryable: false });
+    expect(error).toMatchObject({ code: ErrorCodes.SAGA_HTTP_INVALID_RESPONSE, retryable: false });
   });
 
   describe("redirects", () => {
@@ -351,14 +350,14 @@ describe("http steps against real servers", () => {
       users.handle = (req, res) => res.writeHead(302, { location: `/r${req.url.length}` }).end();
       const tooMany = await failure({ service: "user", path: "/" });
       expect(tooMany).toMatchObject({
-        code: HttpErrorCodes.HTTP_REDIRECT_REFUSED,
+        code: ErrorCodes.SAGA_HTTP_REDIRECT_REFUSED,
         retryable: false,
       });
       expect(users.seen).toHaveLength(4);
       users.seen.length = 0;
       const notFollowed = await failure({ service: "user", path: "/", max_redirects: 0 });
       expect(notFollowed).toMatchObject({
-        code: HttpErrorCodes.HTTP_UNEXPECTED_STATUS,
+        code: ErrorCodes.SAGA_HTTP_UNEXPECTED_STATUS,
         retryable: false,
       });
       expect(users.seen).toHaveLength(1);
@@ -375,7 +374,7 @@ describe("http steps against real servers", () => {
         connections.length = 0;
         const error = await failure({ service: "user", path: "/" });
         expect(error).toMatchObject({
-          code: HttpErrorCodes.HTTP_FORBIDDEN_DESTINATION,
+          code: ErrorCodes.SAGA_HTTP_FORBIDDEN_DESTINATION,
           retryable: false,
         });
         expect(connections.map((c) => c.port)).toEqual([users.port]);
@@ -421,7 +420,10 @@ describe("http steps against real servers", () => {
         path: "/",
         body: { token: "{{secrets.API_TOKEN}}" },
       });
-      expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_REDIRECT_REFUSED, retryable: false });
+      expect(error).toMatchObject({
+        code: ErrorCodes.SAGA_HTTP_REDIRECT_REFUSED,
+        retryable: false,
+      });
       expect(other.seen).toEqual([]);
     });
   });
@@ -470,7 +472,7 @@ describe("http steps against real servers", () => {
         path: "/{{secrets.API_TOKEN}}",
         headers: { Authorization: "{{secrets.API_TOKEN}}" },
       });
-      expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_5XX, retryable: true });
+      expect(error).toMatchObject({ code: ErrorCodes.SAGA_HTTP_5XX, retryable: true });
       expect(users.seen[0]!.headers.authorization).toBe(CANARY);
       expectNoCanary(toErrorInfo(error));
       expectNoCanary(error.message);
@@ -481,28 +483,31 @@ describe("http steps against real servers", () => {
     it("a missing secret is terminal and named; secrets cannot feed a result", async () => {
       const missing = await failure({ service: "user", headers: { X: "{{secrets.NOPE}}" } });
       expect(missing).toMatchObject({
-        code: HttpErrorCodes.HTTP_INVALID_REQUEST,
+        code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST,
         retryable: false,
       });
       expect(missing.message).toMatch(/secret NOPE is not set/);
       const leak = await failure({ service: "user", result: "{{secrets.API_TOKEN}}" });
-      expect(leak).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+      expect(leak).toMatchObject({ code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST, retryable: false });
       const whole = await failure({ service: "user", body: "{{secrets}}" });
-      expect(whole).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+      expect(whole).toMatchObject({ code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST, retryable: false });
       expect(users.seen).toEqual([]);
     });
   });
 
   it("refuses headers the step sets itself and invalid header values", async () => {
     const reserved = await failure({ service: "user", headers: { "Idempotency-Key": "mine" } });
-    expect(reserved).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+    expect(reserved).toMatchObject({
+      code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST,
+      retryable: false,
+    });
     const tenant = await failure({ service: "user", headers: { "X-Tenant-ID": "other" } });
-    expect(tenant).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+    expect(tenant).toMatchObject({ code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST, retryable: false });
     const crlf = await failure(
       { service: "user", headers: { "X-A": "{{input.evil}}" } },
       ctx({ input: { evil: "a\r\nX-Injected: 1" } }),
     );
-    expect(crlf).toMatchObject({ code: HttpErrorCodes.HTTP_INVALID_REQUEST, retryable: false });
+    expect(crlf).toMatchObject({ code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST, retryable: false });
     expect(users.seen).toEqual([]);
   });
 });

@@ -173,7 +173,7 @@ describe("the package's entry points, as a user imports them", () => {
   it("store: eventStoreOf refuses a store without a SQL database, with a code", () => {
     const notSql = {} as Parameters<Store["eventStoreOf"]>[0];
     expect(() => store.eventStoreOf(notSql)).toThrow(
-      expect.objectContaining({ code: main.ErrorCodes.INVALID_STATE }) as Error,
+      expect.objectContaining({ code: main.ErrorCodes.SAGA_INVALID_STATE }) as Error,
     );
   });
 });

@@ -141,7 +141,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     ]);
     expect(results).toMatchObject([
       { ok: true, cancelRequested: false },
-      refused(ErrorCodes.VERSION_CONFLICT),
+      refused(ErrorCodes.SAGA_VERSION_CONFLICT),
     ]);
     expect((await store.getEvents(tenant, a.state.id)).map((e) => e.seq)).toEqual([1, 2]);
     expect((await store.getEvents(tenant, b.state.id)).map((e) => e.seq)).toEqual([1]);
@@ -162,10 +162,10 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     };
     expect(
       await store.commit([{ ...base, owner: "intruder", lease: { sagaId: a.state.id, epoch: 1 } }]),
-    ).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
+    ).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
     expect(
       await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 0 } }]),
-    ).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
+    ).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
     expect(
       await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
     ).toEqual([{ ok: true, cancelRequested: false }]);
@@ -194,7 +194,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     };
     expect(
       await store.commit([{ ...write, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
-    ).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
+    ).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
     expect(
       await store.commit([{ ...write, owner: "w2", lease: { sagaId: a.state.id, epoch: 2 } }]),
     ).toEqual([{ ok: true, cancelRequested: false }]);
@@ -218,7 +218,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
         wakeAt: null,
       },
     ]);
-    expect(result).toMatchObject([refused(ErrorCodes.LEASE_LOST)]);
+    expect(result).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
   });
 
   it("claims only due, unleased sagas of known types, each by one claimer", async () => {
@@ -391,7 +391,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     expect(future.items).toEqual([]);
     await expect(
       store.listSagas({ tenantId: tenant, limit: 5, cursor: "bogus" }),
-    ).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
+    ).rejects.toMatchObject({ code: ErrorCodes.SAGA_INVALID_INPUT });
     const active = await store.countActive();
     expect(active.find((a) => a.name === "odd")?.count).toBeGreaterThanOrEqual(3);
   });

@@ -120,7 +120,10 @@ describe("platform secrets come from a file or folder, never the environment", (
       },
       { platform: false },
     ).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: ErrorCodes.PLATFORM_SECRET_FORBIDDEN, retryable: false });
+    expect(error).toMatchObject({
+      code: ErrorCodes.SAGA_PLATFORM_SECRET_FORBIDDEN,
+      retryable: false,
+    });
   });
 });
 
@@ -165,7 +168,7 @@ describe.each(kinds)("tenant secrets on $name", (kind) => {
       expect(raw[0]!.sealed).toMatch(/^v1\./);
       expect(raw[0]!.sealed).not.toContain("second");
       await expect(secrets.delete(other, "TOKEN")).rejects.toMatchObject({
-        code: ErrorCodes.SECRET_NOT_FOUND,
+        code: ErrorCodes.SAGA_SECRET_NOT_FOUND,
       });
       await secrets.delete(tenant, "TOKEN");
       expect(await secrets.source(tenant, "TOKEN")).toBeUndefined();
@@ -177,7 +180,7 @@ describe.each(kinds)("tenant secrets on $name", (kind) => {
         ["OK", 42],
       ] as const)
         await expect(secrets.set(tenant, name, value)).rejects.toMatchObject({
-          code: ErrorCodes.INVALID_SECRET,
+          code: ErrorCodes.SAGA_INVALID_SECRET,
         });
     } finally {
       await store.close();

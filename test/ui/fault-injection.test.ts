@@ -11,7 +11,7 @@ const fault = (patch: Partial<FaultDirective>): FaultDirective => ({
   step: "b",
   attempt: 1,
   phase: "forward",
-  code: ErrorCodes.FAULT_INJECTED,
+  code: ErrorCodes.SAGA_FAULT_INJECTED,
   message: "rehearsal",
   retryable: false,
   ...patch,

@@ -31,7 +31,7 @@ const failedForGood = (name: string, attempt = 1): Stamped[] => [
   },
 ];
 const siblingFailed = errorInfo(
-  ErrorCodes.SIBLING_FAILED,
+  ErrorCodes.SAGA_SIBLING_FAILED,
   "a parallel branch failed for good",
   false,
 );
@@ -292,7 +292,7 @@ describe("decide: forward", () => {
           step: "b",
           attempt: 5,
           retryAt: null,
-          error: { code: ErrorCodes.CRASH_LOOP, retryable: false },
+          error: { code: ErrorCodes.SAGA_CRASH_LOOP, retryable: false },
         },
       });
       const tolerant = saga([step("a"), step("b"), step("c")], { crashLoopLimit: 8 });
@@ -300,7 +300,7 @@ describe("decide: forward", () => {
       const strict = saga([step("a"), step("b"), step("c")], { crashLoopLimit: 1 });
       expect(decide(strict, lostInARow(1), input())).toMatchObject({
         type: "append",
-        event: { type: "StepFailed", error: { code: ErrorCodes.CRASH_LOOP } },
+        event: { type: "StepFailed", error: { code: ErrorCodes.SAGA_CRASH_LOOP } },
       });
     });
 
@@ -448,7 +448,7 @@ describe("decide: parallel groups", () => {
     const state = stateAfter([...allStarted, ...failedForGood("p2").slice(1)]);
     expect(decide(plan, state, input({ running: ["p1", "p3"] }))).toEqual({
       type: "abort",
-      error: expect.objectContaining({ code: ErrorCodes.SIBLING_FAILED, retryable: false }),
+      error: expect.objectContaining({ code: ErrorCodes.SAGA_SIBLING_FAILED, retryable: false }),
     });
   });
 
@@ -632,7 +632,7 @@ describe("decide: compensation", () => {
           step: "p1",
           attempt: 5,
           retryAt: null,
-          error: { code: ErrorCodes.CRASH_LOOP, retryable: false },
+          error: { code: ErrorCodes.SAGA_CRASH_LOOP, retryable: false },
         },
       });
     });
@@ -652,7 +652,7 @@ describe("decide: cancel", () => {
     const state = stateAfter([...ran("a"), { type: "StepStarted", step: "b", attempt: 1 }]);
     expect(decide(plan, state, input({ ...cancel, running: ["b"] }))).toEqual({
       type: "abort",
-      error: expect.objectContaining({ code: ErrorCodes.CANCELLED, retryable: false }),
+      error: expect.objectContaining({ code: ErrorCodes.SAGA_CANCELLED, retryable: false }),
     });
   });
 
@@ -667,7 +667,7 @@ describe("decide: cancel", () => {
       event: {
         type: "SagaCompensationStarted",
         reason: "cancelled",
-        error: { code: ErrorCodes.CANCELLED, retryable: false },
+        error: { code: ErrorCodes.SAGA_CANCELLED, retryable: false },
       },
     });
   });
@@ -683,7 +683,7 @@ describe("decide: cancel", () => {
       event: {
         type: "SagaCompensationStarted",
         reason: "cancelled",
-        error: { code: ErrorCodes.CANCELLED },
+        error: { code: ErrorCodes.SAGA_CANCELLED },
       },
     });
     expect(decide(plan, state, input())).toEqual({ type: "idle" });

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   ensureError,
   ErrorCodes,
+  ErrorRegistry,
   errorInfo,
+  errorMessage,
+  invalidInput,
+  invalidState,
+  notFound,
   SagaError,
   TerminalError,
   toErrorInfo,
@@ -11,7 +16,7 @@ import {
 describe("SagaError and TerminalError", () => {
   it("a SagaError carries a code, a cause, and is retryable unless told otherwise", () => {
     const cause = new Error("socket hang up");
-    const error = new SagaError(ErrorCodes.STORE_ERROR, "store failed", { cause });
+    const error = new SagaError(ErrorCodes.SAGA_STORE_ERROR, "store failed", { cause });
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({
       name: "SagaError",
@@ -30,17 +35,24 @@ describe("SagaError and TerminalError", () => {
     expect(plain).toBeInstanceOf(SagaError);
     expect(plain).toMatchObject({
       name: "TerminalError",
-      code: ErrorCodes.STEP_FAILED,
+      code: ErrorCodes.SAGA_STEP_FAILED,
       retryable: false,
     });
     const coded = new TerminalError("card declined", { code: "CARD_DECLINED", details: { x: 1 } });
     expect(coded).toMatchObject({ code: "CARD_DECLINED", retryable: false, details: { x: 1 } });
   });
 
-  it("every error code is distinct and namespaced SAGA_", () => {
-    const codes = Object.values(ErrorCodes);
-    expect(new Set(codes).size).toBe(codes.length);
-    for (const code of codes) expect(code).toMatch(/^SAGA_[A-Z_]+$/);
+  it("every code outside the HTTP API's own is namespaced SAGA_", () => {
+    for (const [code, spec] of Object.entries(ErrorRegistry))
+      if (spec.group !== "api") expect(code).toMatch(/^SAGA_[A-Z0-9_]+$/);
+  });
+
+  it("a SagaError takes the registry's retryable for its code unless told otherwise", () => {
+    expect(new SagaError(ErrorCodes.SAGA_NOT_FOUND, "no saga s-1").retryable).toBe(false);
+    expect(new SagaError(ErrorCodes.SAGA_HTTP_5XX, "503").retryable).toBe(true);
+    expect(new SagaError(ErrorCodes.SAGA_HTTP_4XX, "409", { retryable: true }).retryable).toBe(
+      true,
+    );
   });
 });
 
@@ -65,7 +77,7 @@ describe("ensureError", () => {
     const error = ensureError(thrown);
     expect(error).toBeInstanceOf(SagaError);
     expect(error.message).toBe(message);
-    expect(error).toMatchObject({ code: ErrorCodes.NON_ERROR_THROWN, retryable: true });
+    expect(error).toMatchObject({ code: ErrorCodes.SAGA_NON_ERROR_THROWN, retryable: true });
     if (thrown !== undefined) expect(error.cause).toBe(thrown);
   });
 
@@ -82,11 +94,13 @@ describe("toErrorInfo", () => {
   it("an Error: its name and message, the fallback code, retryable", () => {
     expect(toErrorInfo(new RangeError("too far"))).toStrictEqual({
       name: "RangeError",
-      code: ErrorCodes.STEP_FAILED,
+      code: ErrorCodes.SAGA_STEP_FAILED,
       message: "too far",
       retryable: true,
     });
-    expect(toErrorInfo(new Error("slow"), ErrorCodes.STEP_TIMEOUT).code).toBe("SAGA_STEP_TIMEOUT");
+    expect(toErrorInfo(new Error("slow"), ErrorCodes.SAGA_STEP_TIMEOUT).code).toBe(
+      "SAGA_STEP_TIMEOUT",
+    );
   });
 
   it("a TerminalError is not retryable and keeps its code and details", () => {
@@ -119,7 +133,10 @@ describe("toErrorInfo", () => {
 
   it("ignores a non-string code and any retryable other than false", () => {
     const errno = Object.assign(new Error("ECONNRESET"), { code: 104, retryable: "no" });
-    expect(toErrorInfo(errno)).toMatchObject({ code: ErrorCodes.STEP_FAILED, retryable: true });
+    expect(toErrorInfo(errno)).toMatchObject({
+      code: ErrorCodes.SAGA_STEP_FAILED,
+      retryable: true,
+    });
   });
 
   it.each<[string, unknown]>([
@@ -130,7 +147,7 @@ describe("toErrorInfo", () => {
     const info = toErrorInfo(thrown);
     expect(info).toMatchObject({
       name: "SagaError",
-      code: ErrorCodes.NON_ERROR_THROWN,
+      code: ErrorCodes.SAGA_NON_ERROR_THROWN,
       retryable: true,
     });
     expect(info.message).toMatch(/^a non-Error value was thrown: /);
@@ -138,11 +155,55 @@ describe("toErrorInfo", () => {
   });
 
   it("errorInfo builds the stored form directly", () => {
-    expect(errorInfo(ErrorCodes.CANCELLED, "cancelled", false)).toStrictEqual({
+    expect(errorInfo(ErrorCodes.SAGA_CANCELLED, "cancelled", false)).toStrictEqual({
       name: "SagaError",
       code: "SAGA_CANCELLED",
       message: "cancelled",
       retryable: false,
     });
+  });
+});
+
+describe("notFound, invalidState, invalidInput", () => {
+  it("raise non-retryable errors with the default code, or a more precise one", () => {
+    const missing = notFound("no saga s-1");
+    expect(missing).toBeInstanceOf(SagaError);
+    expect(missing).toMatchObject({
+      code: ErrorCodes.SAGA_NOT_FOUND,
+      message: "no saga s-1",
+      retryable: false,
+    });
+    expect(notFound("no secret", { code: ErrorCodes.SAGA_SECRET_NOT_FOUND }).code).toBe(
+      "SAGA_SECRET_NOT_FOUND",
+    );
+    expect(invalidState("saga s-1 is completed")).toMatchObject({
+      code: ErrorCodes.SAGA_INVALID_STATE,
+      retryable: false,
+    });
+    const cause = new Error("parse");
+    const bad = invalidInput("too long", {
+      code: ErrorCodes.SAGA_DURATION_TOO_LONG,
+      details: ["timeoutMs"],
+      cause,
+    });
+    expect(bad).toMatchObject({
+      code: ErrorCodes.SAGA_DURATION_TOO_LONG,
+      retryable: false,
+      details: ["timeoutMs"],
+    });
+    expect(bad.cause).toBe(cause);
+    expect(invalidInput("no").code).toBe(ErrorCodes.SAGA_INVALID_INPUT);
+  });
+});
+
+describe("errorMessage", () => {
+  it.each<[string, unknown, string]>([
+    ["an Error", new TypeError("bad"), "bad"],
+    ["a string", "out of stock", "out of stock"],
+    ["an object", { status: 503 }, '{"status":503}'],
+    ["undefined", undefined, "undefined"],
+    ["a bigint", 7n, "7"],
+  ])("shows %s", (_, thrown, shown) => {
+    expect(errorMessage(thrown)).toBe(shown);
   });
 });

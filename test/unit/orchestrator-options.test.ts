@@ -42,7 +42,7 @@ describe("compileOrchestratorOptions", () => {
   ])("refuses %j with SAGA_INVALID_INPUT naming the option", (bad, message) => {
     expect(() => compileOrchestratorOptions({ store, sagas: [], ...bad })).toThrow(
       expect.objectContaining({
-        code: ErrorCodes.INVALID_INPUT,
+        code: ErrorCodes.SAGA_INVALID_INPUT,
         retryable: false,
         message: expect.stringContaining(message) as unknown,
       }),

@@ -331,7 +331,7 @@ describe("simulated runs (random plans and worlds)", () => {
         ...ofType(run.events, "SagaCompensationStarted").filter((e) => e.reason === "step_failed"),
         ...ofType(run.events, "SagaFailed").filter((e) => e.phase === "forward"),
       ];
-      for (const e of stops) expect(e.error.code).not.toBe(ErrorCodes.SIBLING_FAILED);
+      for (const e of stops) expect(e.error.code).not.toBe(ErrorCodes.SAGA_SIBLING_FAILED);
     });
   });
 });
@@ -393,7 +393,7 @@ describe("lost attempts (the worker died): our crash never decides the outcome",
         expect(stops.length).toBeGreaterThan(0);
         for (const e of stops) {
           if (e.type === "StepFailed" || e.type === "StepCompensationFailed")
-            expect(e.error.code).toBe(ErrorCodes.CRASH_LOOP);
+            expect(e.error.code).toBe(ErrorCodes.SAGA_CRASH_LOOP);
         }
         for (const st of run.states)
           for (const step of Object.values(st.steps))

@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../../src/core/errors.js";
 import { createServer, type Server } from "node:http";
 import {
   connect,
@@ -7,7 +8,6 @@ import {
 } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SagaError } from "../../src/core/errors.js";
-import { HttpErrorCodes } from "../../src/steps/http/errors.js";
 import {
   sendHttpRequest,
   type ConnectTarget,
@@ -282,7 +282,7 @@ describe("SSRF corpus: every destination refused before any connection", () => {
       connections.length = 0;
       const error = await send(href).catch((e: unknown) => e);
       const code = (error as SagaError).code;
-      if (code !== HttpErrorCodes.HTTP_FORBIDDEN_DESTINATION || connections.length > 0)
+      if (code !== ErrorCodes.SAGA_HTTP_FORBIDDEN_DESTINATION || connections.length > 0)
         leaked.push(`${href} -> ${code ?? "answered"} (${connections.length} connections)`);
     }
     expect(leaked).toEqual([]);
@@ -299,8 +299,8 @@ describe("SSRF corpus: every destination refused before any connection", () => {
       const error = await send(`http://127.0.0.1:${servicePort}/redirect`).catch((e: unknown) => e);
       const code = (error as SagaError).code;
       const refusedCode =
-        code === HttpErrorCodes.HTTP_FORBIDDEN_DESTINATION ||
-        code === HttpErrorCodes.HTTP_REDIRECT_REFUSED;
+        code === ErrorCodes.SAGA_HTTP_FORBIDDEN_DESTINATION ||
+        code === ErrorCodes.SAGA_HTTP_REDIRECT_REFUSED;
       const onlyService = connections.every(
         (c) => c.address === "127.0.0.1" && c.port === servicePort,
       );
@@ -341,7 +341,7 @@ describe("SSRF corpus: every destination refused before any connection", () => {
         },
       ).catch((e: unknown) => e);
       const code = (error as SagaError).code;
-      if (code !== HttpErrorCodes.HTTP_FORBIDDEN_DESTINATION || connections.length > 0)
+      if (code !== ErrorCodes.SAGA_HTTP_FORBIDDEN_DESTINATION || connections.length > 0)
         leaked.push(`${href} -> ${code ?? "sent"} (${connections.length} connections)`);
     }
     expect(leaked).toEqual([]);

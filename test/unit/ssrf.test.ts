@@ -1,8 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SagaError } from "../../src/core/errors.js";
-import { HttpErrorCodes } from "../../src/steps/http/errors.js";
+import { SagaError, ErrorCodes } from "../../src/core/errors.js";
 import {
   sendHttpRequest,
   type ConnectTarget,
@@ -207,7 +206,7 @@ describe("requests to forbidden destinations fail before any connection", () => 
     const error = await sendHttpRequest(request(href), transport()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SagaError);
     expect(error).toMatchObject({
-      code: HttpErrorCodes.HTTP_FORBIDDEN_DESTINATION,
+      code: ErrorCodes.SAGA_HTTP_FORBIDDEN_DESTINATION,
       retryable: false,
     });
     return error as SagaError;
@@ -321,7 +320,7 @@ describe("requests to forbidden destinations fail before any connection", () => 
       },
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({
-      code: HttpErrorCodes.HTTP_FORBIDDEN_DESTINATION,
+      code: ErrorCodes.SAGA_HTTP_FORBIDDEN_DESTINATION,
       retryable: false,
     });
     expect(attempts).toEqual([]);

@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../../core/errors.js";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { AuditLog } from "../../engine/audit-port.js";
@@ -71,7 +72,7 @@ export function auditRoutes(app: FastifyInstance, audit: AuditLog): void {
       const from = q.from === undefined ? undefined : Date.parse(q.from);
       const to = q.to === undefined ? undefined : Date.parse(q.to);
       if (from !== undefined && to !== undefined && from > to)
-        throw new HttpError(400, "VALIDATION_ERROR", "from must not be after to");
+        throw new HttpError(400, ErrorCodes.VALIDATION_ERROR, "from must not be after to");
       const limit = q.limit === undefined ? 100 : Number(q.limit);
       const rows = await audit.list({
         tenantId: request.principal!.tenantId,

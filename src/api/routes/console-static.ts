@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../../core/errors.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,7 +78,7 @@ export function consoleStaticRoutes(app: FastifyInstance, dir = consoleDistDir()
         .status(503)
         .send(
           errorBody(
-            "CONSOLE_NOT_BUILT",
+            ErrorCodes.CONSOLE_NOT_BUILT,
             "the web console is not built: run `npm ci` (or `npm run build -w ui`) and restart",
           ),
         );

@@ -1,3 +1,4 @@
+import { ErrorCodes, errorMessage } from "../../core/errors.js";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { parse as parseYaml } from "yaml";
@@ -127,7 +128,7 @@ export function consoleRoutes(app: FastifyInstance, orchestrator: Orchestrator):
       } catch (error) {
         return {
           document: null,
-          problems: [{ path: "$", message: `not JSON or YAML: ${(error as Error).message}` }],
+          problems: [{ path: "$", message: `not JSON or YAML: ${errorMessage(error)}` }],
         };
       }
       const tenant = tenantId(request);
@@ -140,7 +141,8 @@ export function consoleRoutes(app: FastifyInstance, orchestrator: Orchestrator):
           ? { path: "$", message: p }
           : { path: p.slice(0, at), message: p.slice(at + 2) };
       });
-      if (problems.length > 200) throw new HttpError(400, "VALIDATION_ERROR", "too many problems");
+      if (problems.length > 200)
+        throw new HttpError(400, ErrorCodes.VALIDATION_ERROR, "too many problems");
       return { document, problems };
     },
   );

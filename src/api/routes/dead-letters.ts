@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../../core/errors.js";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { DeadLetterAdmin, DeadLetterView } from "../../engine/dead-letter-port.js";
@@ -109,7 +110,11 @@ export function deadLetterRoutes(
     async (request) => {
       const letter = await admin.get(request.principal!.tenantId, request.params.id);
       if (!letter)
-        throw new HttpError(404, "DEAD_LETTER_NOT_FOUND", `no dead letter ${request.params.id}`);
+        throw new HttpError(
+          404,
+          ErrorCodes.DEAD_LETTER_NOT_FOUND,
+          `no dead letter ${request.params.id}`,
+        );
       return view(letter);
     },
   );
@@ -156,7 +161,7 @@ export function deadLetterRoutes(
     async (request) => {
       const { ids, all } = request.body;
       if ((ids === undefined) === (all === undefined))
-        throw new HttpError(400, "VALIDATION_ERROR", "send either ids or all: true");
+        throw new HttpError(400, ErrorCodes.VALIDATION_ERROR, "send either ids or all: true");
       const target = all ? ("all" as const) : ids!;
       const purged = await admin.purge(request.principal!.tenantId, target);
       onAction?.(request, "purge", target);

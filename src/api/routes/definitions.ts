@@ -1,4 +1,4 @@
-import { ApiErrorCodes } from "../../core/errors.js";
+import { ErrorCodes } from "../../core/errors.js";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { DefinitionCatalog } from "../../definitions/catalog.js";
@@ -67,7 +67,7 @@ export function definitionRoutes(
       if (!known && own.length >= quota.perTenant) {
         throw new HttpError(
           403,
-          ApiErrorCodes.QUOTA_EXCEEDED,
+          ErrorCodes.QUOTA_EXCEEDED,
           `this tenant has ${own.length} definitions, its quota is ${quota.perTenant} (SAGA_QUOTA_DEFINITIONS)`,
           { quota: "definitions", limit: quota.perTenant },
         );
@@ -109,7 +109,11 @@ export function definitionRoutes(
         .list(request.principal!.tenantId)
         .filter((d) => d.name === request.params.name);
       if (versions.length === 0)
-        throw new HttpError(404, "SAGA_UNKNOWN_TYPE", `no definition named ${request.params.name}`);
+        throw new HttpError(
+          404,
+          ErrorCodes.SAGA_UNKNOWN_TYPE,
+          `no definition named ${request.params.name}`,
+        );
       return { name: request.params.name, versions: versions.map(view) };
     },
   );

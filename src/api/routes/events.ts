@@ -1,4 +1,4 @@
-import { ApiErrorCodes, ErrorCodes } from "../../core/errors.js";
+import { ErrorCodes } from "../../core/errors.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
 import type { Json, JsonObject } from "../../core/json.js";
@@ -43,7 +43,7 @@ export function eventRoutes(
   app.addSchema(StoredEventSchema);
 
   const notFound = (streamId: string) =>
-    new HttpError(404, "STREAM_NOT_FOUND", `no event stream ${JSON.stringify(streamId)}`);
+    new HttpError(404, ErrorCodes.STREAM_NOT_FOUND, `no event stream ${JSON.stringify(streamId)}`);
 
   app.post<{ Body: PublishEventBody }>(
     "/events/publish",
@@ -52,8 +52,7 @@ export function eventRoutes(
       schema: {
         tags: ["events"],
         summary: "Append an event to a stream and publish it",
-        description:
-          "Appends the event to the stream (version n+1) and, in the same transaction, to the outbox: the relay then puts it on the bus, where sagas whose definition has a trigger for its type start (once per event id) and waiting steps that match it resume. With expected_version the append happens only if the stream is at that version (0: new stream); otherwise 409 SAGA_VERSION_CONFLICT and nothing is written.",
+        description: `Appends the event to the stream (version n+1) and, in the same transaction, to the outbox: the relay then puts it on the bus, where sagas whose definition has a trigger for its type start (once per event id) and waiting steps that match it resume. With expected_version the append happens only if the stream is at that version (0: new stream); otherwise 409 ${ErrorCodes.SAGA_VERSION_CONFLICT} and nothing is written.`,
         body: PublishEventBody,
         response: {
           201: PublishedEventSchema,
@@ -72,7 +71,7 @@ export function eventRoutes(
       if (size > limits.maxEventBytes) {
         throw new HttpError(
           413,
-          ErrorCodes.EVENT_TOO_LARGE,
+          ErrorCodes.SAGA_EVENT_TOO_LARGE,
           `the event's data and metadata are ${size} bytes as JSON; at most ${limits.maxEventBytes} (SAGA_MAX_EVENT_BYTES)`,
           { limit: limits.maxEventBytes, size },
         );
@@ -224,7 +223,7 @@ function checkMetadata(metadata: Record<string, unknown> | undefined): void {
   if (reserved.length > 0) {
     throw new HttpError(
       400,
-      ApiErrorCodes.RESERVED_METADATA_KEY,
+      ErrorCodes.RESERVED_METADATA_KEY,
       `metadata keys ${reserved.map((k) => JSON.stringify(k)).join(", ")} are reserved for the engine's bus headers (x-*, traceparent, tracestate, idempotency-key)`,
       { keys: reserved },
     );
@@ -236,7 +235,7 @@ function checkMetadata(metadata: Record<string, unknown> | undefined): void {
   ) {
     throw new HttpError(
       400,
-      ApiErrorCodes.INVALID_CORRELATION_ID,
+      ErrorCodes.INVALID_CORRELATION_ID,
       "metadata.correlation_id must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
     );
   }

@@ -1,4 +1,4 @@
-import { ApiErrorCodes } from "../../core/errors.js";
+import { ErrorCodes } from "../../core/errors.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { SagaMetrics } from "../../telemetry/metrics.js";
@@ -27,7 +27,7 @@ export function metricsRoutes(
         if (!match || !timingSafeEqual(digest(match[1]!), expected))
           throw new HttpError(
             401,
-            ApiErrorCodes.METRICS_UNAUTHORIZED,
+            ErrorCodes.METRICS_UNAUTHORIZED,
             "this server's /metrics needs Authorization: Bearer <METRICS_TOKEN>",
           );
       }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
-import { ApiErrorCodes, ErrorCodes, SagaError } from "../../core/errors.js";
+import { ErrorCodes, notFound } from "../../core/errors.js";
 import type { SagaStatus } from "../../core/state.js";
 import type { Orchestrator } from "../../engine/orchestrator.js";
 import { requireRole } from "../auth.js";
@@ -85,7 +85,7 @@ export function sagaRoutes(
       if (headerKey !== undefined && bodyKey !== undefined && headerKey !== bodyKey) {
         throw new HttpError(
           400,
-          "VALIDATION_ERROR",
+          ErrorCodes.VALIDATION_ERROR,
           "the Idempotency-Key header and idempotency_key differ",
         );
       }
@@ -93,7 +93,7 @@ export function sagaRoutes(
       if (key !== undefined && ENGINE_KEY.test(key)) {
         throw new HttpError(
           400,
-          ApiErrorCodes.RESERVED_IDEMPOTENCY_KEY,
+          ErrorCodes.RESERVED_IDEMPOTENCY_KEY,
           "idempotency keys of the forms <saga id>:<step> and event:… are the engine's own; choose another key",
         );
       }
@@ -107,7 +107,7 @@ export function sagaRoutes(
         correlationId: request.id,
       });
       const state = handle.state ?? (await orchestrator.get(handle.sagaId, tenant(request)));
-      if (!state) throw new SagaError(ErrorCodes.NOT_FOUND, `no saga ${handle.sagaId}`);
+      if (!state) throw notFound(`no saga ${handle.sagaId}`);
       reply.header("location", `/sagas/${handle.sagaId}`);
       return reply.status(handle.created ? 201 : 200).send(sagaView(state));
     },
@@ -144,7 +144,7 @@ export function sagaRoutes(
       if (unknown.length > 0) {
         throw new HttpError(
           400,
-          "VALIDATION_ERROR",
+          ErrorCodes.VALIDATION_ERROR,
           `unknown status ${unknown.join(", ")} (use ${STATUSES.join(", ")})`,
         );
       }
@@ -209,7 +209,7 @@ export function sagaRoutes(
 
   const getState = async (request: FastifyRequest<{ Params: SagaIdParams }>) => {
     const state = await orchestrator.get(request.params.id, tenant(request));
-    if (!state) throw new SagaError(ErrorCodes.NOT_FOUND, `no saga ${request.params.id}`);
+    if (!state) throw notFound(`no saga ${request.params.id}`);
     return state;
   };
 

@@ -18,9 +18,9 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof SagaError && error.code === ErrorCodes.INVALID_SECRET)
+    if (error instanceof SagaError && error.code === ErrorCodes.SAGA_INVALID_SECRET)
       throw new HttpError(400, error.code, error.message);
-    if (error instanceof SagaError && error.code === ErrorCodes.SECRET_NOT_FOUND)
+    if (error instanceof SagaError && error.code === ErrorCodes.SAGA_SECRET_NOT_FOUND)
       throw new HttpError(404, error.code, error.message);
     throw error;
   }

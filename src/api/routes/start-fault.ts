@@ -17,7 +17,7 @@ export function faultOf(
   const fault = request.body.fault;
   if (!fault) return undefined;
   if (request.principal?.role !== "admin")
-    throw new HttpError(403, "FORBIDDEN", "injecting a fault needs the admin role");
+    throw new HttpError(403, ErrorCodes.FORBIDDEN, "injecting a fault needs the admin role");
   const { saga_type, version } = request.body;
   const tenantId = request.principal.tenantId;
   const definition = orchestrator.definitions.resolve(saga_type, version, tenantId);
@@ -26,7 +26,7 @@ export function faultOf(
   if (!step || (phase === "compensation" && !step.compensable)) {
     throw new HttpError(
       400,
-      "VALIDATION_ERROR",
+      ErrorCodes.VALIDATION_ERROR,
       `fault.step: ${saga_type} v${definition.version} has no ${phase === "forward" ? "step" : "compensable step"} ${JSON.stringify(fault.step)}`,
     );
   }
@@ -34,7 +34,7 @@ export function faultOf(
     step: fault.step,
     attempt: fault.attempt ?? 1,
     phase,
-    code: ErrorCodes.FAULT_INJECTED,
+    code: ErrorCodes.SAGA_FAULT_INJECTED,
     message:
       fault.message ?? `fault injected at ${fault.step} (${phase}, attempt ${fault.attempt ?? 1})`,
     retryable: fault.retryable ?? false,

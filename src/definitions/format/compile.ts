@@ -1,4 +1,4 @@
-import { ErrorCodes, SagaError } from "../../core/errors.js";
+import { ErrorCodes, invalidInput } from "../../core/errors.js";
 import type { Json } from "../../core/json.js";
 import type { RetryPolicy } from "../../core/plan.js";
 import {
@@ -36,13 +36,12 @@ export function compileDefinition(raw: unknown, options: CompileOptions): Compil
       typeof (raw as { name?: unknown } | null)?.name === "string"
         ? (raw as { name: string }).name
         : "?";
-    throw new SagaError(
-      issues.every((p) => p.code === ErrorCodes.DURATION_TOO_LONG)
-        ? ErrorCodes.DURATION_TOO_LONG
-        : ErrorCodes.INVALID_DEFINITION,
+    throw invalidInput(
       `invalid saga definition ${JSON.stringify(name.slice(0, 200))}: ${problems.length} problem(s): ${problems.slice(0, 20).join("; ")}${problems.length > 20 ? "; …" : ""}`,
       {
-        retryable: false,
+        code: issues.every((p) => p.code === ErrorCodes.SAGA_DURATION_TOO_LONG)
+          ? ErrorCodes.SAGA_DURATION_TOO_LONG
+          : ErrorCodes.SAGA_INVALID_DEFINITION,
         details: issues.map((p) => ({ path: p.path, code: p.code, message: p.message })),
       },
     );

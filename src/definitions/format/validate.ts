@@ -64,7 +64,7 @@ export function definitionProblems(doc: unknown, options: ValidateOptions): stri
   return definitionIssues(doc, options).map((p) => `${p.path}: ${p.message}`);
 }
 
-const GENERIC = ErrorCodes.INVALID_DEFINITION;
+const GENERIC = ErrorCodes.SAGA_INVALID_DEFINITION;
 /** `$.a.b: message` -> a problem with the generic code (or `code`). */
 const fromText = (text: string, code: string = GENERIC): DefinitionProblem => {
   const at = text.indexOf(": ");
@@ -87,7 +87,7 @@ export function definitionIssues(doc: unknown, options: ValidateOptions): Defini
     return [
       {
         path: "$",
-        code: ErrorCodes.DEFINITION_TOO_DEEP,
+        code: ErrorCodes.SAGA_DEFINITION_TOO_DEEP,
         message: `the document nests deeper than ${DEFINITION_LIMITS.maxDepth} levels`,
       },
     ];
@@ -96,7 +96,7 @@ export function definitionIssues(doc: unknown, options: ValidateOptions): Defini
     return [
       {
         path: "$",
-        code: ErrorCodes.DEFINITION_TOO_LARGE,
+        code: ErrorCodes.SAGA_DEFINITION_TOO_LARGE,
         message: `the document is ${bytes} bytes as JSON; at most ${DEFINITION_LIMITS.maxBytes}`,
       },
     ];
@@ -118,7 +118,7 @@ export function definitionIssues(doc: unknown, options: ValidateOptions): Defini
   if (!Array.isArray(doc.steps) || steps.length === 0)
     add(["$.steps: a saga needs at least one step"]);
   problems.push(
-    ...durationProblems(doc, "$").map((p) => fromText(p, ErrorCodes.DURATION_TOO_LONG)),
+    ...durationProblems(doc, "$").map((p) => fromText(p, ErrorCodes.SAGA_DURATION_TOO_LONG)),
   );
 
   const seen = new Set<string>();
@@ -170,7 +170,7 @@ export function definitionIssues(doc: unknown, options: ValidateOptions): Defini
     if (found === "too deep")
       problems.push({
         path: "$.steps",
-        code: ErrorCodes.DEFINITION_TOO_MANY_CHILDREN,
+        code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_CHILDREN,
         message: `child saga "${child}" starts sagas more than ${DEFINITION_LIMITS.maxChildDepth} levels deep`,
       });
     else if (found) add([`$.steps: child sagas form a cycle: ${[self, ...found].join(" -> ")}`]);
@@ -193,7 +193,7 @@ function limitProblems(doc: Doc): DefinitionProblem[] {
       if (step.parallel.length > DEFINITION_LIMITS.maxParallelBranches)
         problems.push({
           path: `$.steps[${i}].parallel`,
-          code: ErrorCodes.DEFINITION_TOO_MANY_BRANCHES,
+          code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_BRANCHES,
           message: `${step.parallel.length} branches; at most ${DEFINITION_LIMITS.maxParallelBranches}`,
         });
       step.parallel.forEach(countLeaf);
@@ -202,13 +202,13 @@ function limitProblems(doc: Doc): DefinitionProblem[] {
   if (leaves > DEFINITION_LIMITS.maxSteps)
     problems.push({
       path: "$.steps",
-      code: ErrorCodes.DEFINITION_TOO_MANY_STEPS,
+      code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_STEPS,
       message: `${leaves} steps (parallel branches counted); at most ${DEFINITION_LIMITS.maxSteps}`,
     });
   if (sagaSteps > DEFINITION_LIMITS.maxChildSagas)
     problems.push({
       path: "$.steps",
-      code: ErrorCodes.DEFINITION_TOO_MANY_CHILDREN,
+      code: ErrorCodes.SAGA_DEFINITION_TOO_MANY_CHILDREN,
       message: `${sagaSteps} child saga steps; at most ${DEFINITION_LIMITS.maxChildSagas}`,
     });
   return problems;
@@ -244,7 +244,7 @@ function leafProblems(
     ),
   );
   problems.push(
-    ...durationProblems(step, path).map((p) => fromText(p, ErrorCodes.DURATION_TOO_LONG)),
+    ...durationProblems(step, path).map((p) => fromText(p, ErrorCodes.SAGA_DURATION_TOO_LONG)),
   );
   const name = typeof step.name === "string" ? step.name : "";
   const rootsOf = (extra: TemplateRoot[]): TemplateRoot[] => ["input", "results", "saga", ...extra];
@@ -316,7 +316,7 @@ function templateProblems(
     ) {
       problems.push({
         path,
-        code: ErrorCodes.PLATFORM_SECRET_FORBIDDEN,
+        code: ErrorCodes.SAGA_PLATFORM_SECRET_FORBIDDEN,
         message: `{{${p.path}}} is a platform secret, which only built-in and operator-loaded definitions may use; store the value as a tenant secret (PUT /secrets/NAME) and use {{tenant_secrets.NAME}}`,
       });
     } else if (!roots.includes(p.root)) {

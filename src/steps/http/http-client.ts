@@ -3,8 +3,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { SagaError, TerminalError } from "../../core/errors.js";
-import { HttpErrorCodes } from "./errors.js";
+import { SagaError, TerminalError, ErrorCodes } from "../../core/errors.js";
 import { stripAddress } from "./ip.js";
 import { urlPort, type SsrfGuard } from "./ssrf-guard.js";
 
@@ -93,7 +92,7 @@ const defaultConnect: Connector = (t) =>
 /** A destination the guard refused: terminal, and no socket was opened. */
 export function forbidden(reason: string): TerminalError {
   return new TerminalError(`destination refused: ${reason}`, {
-    code: HttpErrorCodes.HTTP_FORBIDDEN_DESTINATION,
+    code: ErrorCodes.SAGA_HTTP_FORBIDDEN_DESTINATION,
   });
 }
 
@@ -117,17 +116,17 @@ export async function sendHttpRequest(
     if (thrown instanceof SagaError) throw thrown;
     if (timedOut)
       throw new SagaError(
-        HttpErrorCodes.HTTP_TIMEOUT,
+        ErrorCodes.SAGA_HTTP_TIMEOUT,
         `${request.method} ${request.url.origin}${request.url.pathname} timed out after ${request.timeoutMs} ms`,
         { details: { timeoutMs: request.timeoutMs } },
       );
     if (request.signal.aborted)
       throw new SagaError(
-        HttpErrorCodes.HTTP_ABORTED,
+        ErrorCodes.SAGA_HTTP_ABORTED,
         `the request was aborted: ${describe(request.signal.reason)}`,
       );
     throw new SagaError(
-      HttpErrorCodes.HTTP_NETWORK,
+      ErrorCodes.SAGA_HTTP_NETWORK,
       `${request.method} ${request.url.origin}${request.url.pathname} failed: ${describe(thrown)}`,
       { details: { cause: describe(thrown) } },
     );
@@ -175,14 +174,14 @@ async function follow(
       return response;
     if (redirects >= request.maxRedirects)
       throw new TerminalError(`more than ${request.maxRedirects} redirects`, {
-        code: HttpErrorCodes.HTTP_REDIRECT_REFUSED,
+        code: ErrorCodes.SAGA_HTTP_REDIRECT_REFUSED,
       });
     let next: URL;
     try {
       next = new URL(location, hop.url);
     } catch {
       throw new TerminalError(`redirect to a location that does not parse`, {
-        code: HttpErrorCodes.HTTP_REDIRECT_REFUSED,
+        code: ErrorCodes.SAGA_HTTP_REDIRECT_REFUSED,
       });
     }
     const toGet =
@@ -204,7 +203,7 @@ async function follow(
     }
     if (leftOrigin && body !== undefined && request.privateBody)
       throw new TerminalError(`refused to re-send a body carrying a secret to another origin`, {
-        code: HttpErrorCodes.HTTP_REDIRECT_REFUSED,
+        code: ErrorCodes.SAGA_HTTP_REDIRECT_REFUSED,
       });
     hop = { method: toGet ? "GET" : hop.method, url: next, headers, body };
   }
@@ -333,7 +332,7 @@ function exchange(
       }
       const tooLarge = () =>
         new TerminalError(`the response body is larger than ${limits.maxBytes} bytes`, {
-          code: HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE,
+          code: ErrorCodes.SAGA_HTTP_RESPONSE_TOO_LARGE,
           details: { status, maxBytes: limits.maxBytes },
         });
       const declared = Number(headers["content-length"]);

@@ -1,7 +1,6 @@
-import { TerminalError } from "../../core/errors.js";
+import { TerminalError, ErrorCodes } from "../../core/errors.js";
 import type { Json } from "../../core/json.js";
 import type { StepContext } from "../../engine/definition.js";
-import { HttpErrorCodes } from "./errors.js";
 import { sendHttpRequest, vetDestination, type HttpTransport } from "./http-client.js";
 import { interpretResponse } from "./outcome.js";
 import { buildRequest, callbackUrls } from "./request.js";
@@ -64,7 +63,7 @@ function serviceUrl(urls: Readonly<Record<string, string>>, service: string): st
   const wanted = service.toLowerCase();
   for (const [name, url] of Object.entries(urls)) if (name.toLowerCase() === wanted) return url;
   throw new TerminalError(`no service named ${service} is configured`, {
-    code: HttpErrorCodes.HTTP_INVALID_REQUEST,
+    code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST,
     details: { known: Object.keys(urls) },
   });
 }
@@ -99,7 +98,7 @@ export async function executeHttpStep(
     const problems = httpStepSpecProblems(spec);
     if (problems.length > 0)
       throw new TerminalError(`invalid http step: ${problems.join("; ")}`, {
-        code: HttpErrorCodes.HTTP_INVALID_REQUEST,
+        code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST,
         details: problems,
       });
     const baseUrl = serviceUrl(deps.serviceUrls, spec.service);
@@ -108,7 +107,7 @@ export async function executeHttpStep(
       secretNames(SECRET_ROOTS.tenant, spec.result).length > 0
     )
       throw new TerminalError(`a result mapping cannot use secrets`, {
-        code: HttpErrorCodes.HTTP_INVALID_REQUEST,
+        code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST,
       });
     const templates = [spec.path, spec.query, spec.headers, spec.body];
     const platformNames = secretNames(SECRET_ROOTS.platform, ...templates);

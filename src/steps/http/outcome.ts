@@ -8,7 +8,6 @@ import {
 } from "../../core/json.js";
 import { MAX_RETRY_AFTER_MS } from "../../core/retry.js";
 import { render } from "../template.js";
-import { HttpErrorCodes } from "./errors.js";
 import type { HttpResponse } from "./http-client.js";
 import { matchesStatus, type HttpStepSpec } from "./spec.js";
 
@@ -44,7 +43,11 @@ export function decodeBody(
     const problem = stringProblem(response.text);
     return problem === null
       ? { ok: true, body: response.text }
-      : { ok: false, code: ErrorCodes.JSON_BAD_STRING, problem: `a text body with a ${problem}` };
+      : {
+          ok: false,
+          code: ErrorCodes.SAGA_JSON_BAD_STRING,
+          problem: `a text body with a ${problem}`,
+        };
   }
   const checked = parseJson(response.text);
   if (checked.ok) return { ok: true, body: checked.value };
@@ -54,7 +57,7 @@ export function decodeBody(
       : `a JSON body refused at ${checked.path.slice(0, 200)}: ${checked.problem}`;
   return {
     ok: false,
-    code: jsonProblemCode(checked.kind, HttpErrorCodes.HTTP_INVALID_RESPONSE),
+    code: jsonProblemCode(checked.kind, ErrorCodes.SAGA_HTTP_INVALID_RESPONSE),
     problem,
   };
 }
@@ -91,17 +94,17 @@ export function interpretResponse(
   const retryAfterMs = parseRetryAfter(response.headers["retry-after"], nowMs);
   const code =
     status >= 500 && status <= 599
-      ? HttpErrorCodes.HTTP_5XX
+      ? ErrorCodes.SAGA_HTTP_5XX
       : status === 429
-        ? HttpErrorCodes.HTTP_429
+        ? ErrorCodes.SAGA_HTTP_429
         : status >= 400 && status <= 499
-          ? HttpErrorCodes.HTTP_4XX
-          : HttpErrorCodes.HTTP_UNEXPECTED_STATUS;
+          ? ErrorCodes.SAGA_HTTP_4XX
+          : ErrorCodes.SAGA_HTTP_UNEXPECTED_STATUS;
   const retryable =
-    code === HttpErrorCodes.HTTP_5XX ||
-    code === HttpErrorCodes.HTTP_429 ||
+    code === ErrorCodes.SAGA_HTTP_5XX ||
+    code === ErrorCodes.SAGA_HTTP_429 ||
     matchesStatus(spec.retryable_statuses ?? [], status);
   if (!retryable) throw new TerminalError(where, { code, details });
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
-  throw new SagaError(code, where, { details });
+  throw new SagaError(code, where, { retryable: true, details });
 }

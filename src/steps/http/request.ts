@@ -1,8 +1,7 @@
 import { validateHeaderName, validateHeaderValue } from "node:http";
-import { TerminalError } from "../../core/errors.js";
+import { TerminalError, ErrorCodes } from "../../core/errors.js";
 import type { Json } from "../../core/json.js";
 import { asText, render, resolvePlaceholder, scanTemplate } from "../template.js";
-import { HttpErrorCodes } from "./errors.js";
 import { forbidden } from "./http-client.js";
 import { usesSecrets, type Scrubber } from "./secrets.js";
 import { RESERVED_HEADERS, type HttpStepSpec } from "./spec.js";
@@ -20,9 +19,9 @@ export interface BuiltRequest {
 }
 
 const invalid = (message: string) =>
-  new TerminalError(message, { code: HttpErrorCodes.HTTP_INVALID_REQUEST });
+  new TerminalError(message, { code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST });
 const traversal = (message: string) =>
-  new TerminalError(message, { code: HttpErrorCodes.HTTP_PATH_TRAVERSAL });
+  new TerminalError(message, { code: ErrorCodes.SAGA_HTTP_PATH_TRAVERSAL });
 
 const isJsonType = (contentType: string): boolean =>
   /^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim());

@@ -1,7 +1,6 @@
 import { ErrorCodes, SagaError, TerminalError, toErrorInfo } from "../../core/errors.js";
 import type { Json } from "../../core/json.js";
 import { placeholders } from "../template.js";
-import { HttpErrorCodes } from "./errors.js";
 
 /** Looks a platform secret up by name (secrets file or folder); undefined/null when it is not set. */
 export type SecretSource = (
@@ -31,7 +30,7 @@ export function secretNames(
     if (p.root !== root) continue;
     if (p.segments.length !== 2)
       throw new TerminalError(`{{${p.path}}}: a secret is referenced as ${root}.NAME`, {
-        code: HttpErrorCodes.HTTP_INVALID_REQUEST,
+        code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST,
       });
     names.add(p.segments[1]!);
   }
@@ -55,7 +54,7 @@ export async function resolveSecrets(
     const value = await source(name);
     if (typeof value !== "string")
       throw new TerminalError(`${kind} ${name} is not set`, {
-        code: HttpErrorCodes.HTTP_INVALID_REQUEST,
+        code: ErrorCodes.SAGA_HTTP_INVALID_REQUEST,
       });
     Object.defineProperty(values, name, { value, enumerable: true });
   }
@@ -66,7 +65,7 @@ export async function resolveSecrets(
 export function platformSecretForbidden(names: readonly string[]): TerminalError {
   return new TerminalError(
     `a tenant's definition cannot use platform secrets (${names.join(", ")}); store the value as a tenant secret (PUT /secrets/NAME) and use {{tenant_secrets.NAME}}`,
-    { code: ErrorCodes.PLATFORM_SECRET_FORBIDDEN },
+    { code: ErrorCodes.SAGA_PLATFORM_SECRET_FORBIDDEN },
   );
 }
 
@@ -198,7 +197,7 @@ export function createScrubber(secrets: Iterable<string>): Scrubber {
       const message = text(info.message);
       const details = info.details === undefined ? undefined : json(info.details);
       return info.retryable
-        ? new SagaError(info.code, message, { details })
+        ? new SagaError(info.code, message, { retryable: true, details })
         : new TerminalError(message, { code: info.code, details });
     },
   };

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from "node:net";
-import { SagaError } from "../../core/errors.js";
+import { ErrorCodes, SagaError } from "../../core/errors.js";
 import { classifyAddress, embeddedIPv4, stripAddress } from "./ip.js";
 
 /**
@@ -37,7 +37,7 @@ export interface SsrfGuard {
   checkAddress(target: { hostname: string; port: number; address: string }): GuardDecision;
 }
 
-const CONFIG_ERROR = "SAGA_INVALID_CONFIG";
+const CONFIG_ERROR = ErrorCodes.SAGA_INVALID_CONFIG;
 const ALLOW: GuardDecision = { allowed: true };
 const refuse = (reason: string): GuardDecision => ({ allowed: false, reason });
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { ErrorCodes, SagaError } from "../../core/errors.js";
+import { ErrorCodes, invalidInput } from "../../core/errors.js";
 
 /**
  * Seals tenant secrets at rest: AES-256-GCM with a random 96-bit IV, bound (as additional data)
@@ -16,10 +16,9 @@ const V1 = "v1.";
 const PLAIN = "plain.";
 const aad = (tenantId: string, name: string) => Buffer.from(`${tenantId}\u0000${name}`, "utf8");
 const unreadable = (name: string) =>
-  new SagaError(
-    ErrorCodes.INVALID_SECRET,
+  invalidInput(
     `tenant secret ${name} cannot be read with the configured SAGA_SECRETS_KEY; write it again`,
-    { retryable: false },
+    { code: ErrorCodes.SAGA_INVALID_SECRET },
   );
 
 /** Reads SAGA_SECRETS_KEY: 32 bytes as 64 hex digits or base64. Throws a message naming the fix. */

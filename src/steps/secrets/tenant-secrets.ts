@@ -1,4 +1,4 @@
-import { ErrorCodes, SagaError } from "../../core/errors.js";
+import { ErrorCodes, invalidInput, notFound } from "../../core/errors.js";
 import type { SecretEntry, SecretStore } from "../../engine/secret-store-port.js";
 import type { TenantSecretSource } from "../http/secrets.js";
 import type { SecretCipher } from "./cipher.js";
@@ -10,7 +10,7 @@ export const MIN_SECRET_LENGTH = 8;
 export const MAX_SECRET_LENGTH = 8_192;
 
 const invalid = (message: string) =>
-  new SagaError(ErrorCodes.INVALID_SECRET, message, { retryable: false });
+  invalidInput(message, { code: ErrorCodes.SAGA_INVALID_SECRET });
 
 /**
  * A tenant's secrets: written (admin) and deleted through the API or CLI, listed by name only,
@@ -42,9 +42,7 @@ export class TenantSecrets {
   async delete(tenantId: string, name: string): Promise<void> {
     checkName(name);
     if (!(await this.store.deleteSecret(tenantId, name)))
-      throw new SagaError(ErrorCodes.SECRET_NOT_FOUND, `no secret named ${name}`, {
-        retryable: false,
-      });
+      throw notFound(`no secret named ${name}`, { code: ErrorCodes.SAGA_SECRET_NOT_FOUND });
   }
 
   list(tenantId: string): Promise<SecretEntry[]> {
