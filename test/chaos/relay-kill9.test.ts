@@ -8,7 +8,8 @@ import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js"
 import { Orchestrator, type SagaHandle } from "../../src/engine/orchestrator.js";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { sqlClientOf } from "../../src/store/sql-client-of.js";
-import { recorder, waitUntil } from "../helpers/buses.js";
+import { recorder } from "../helpers/buses.js";
+import { sleep, waitUntil } from "../helpers/time.js";
 import { byKey, expectedLifecycle, firstOccurrences } from "../helpers/events.js";
 import {
   assertRedisAnswers,
@@ -108,7 +109,7 @@ const workflow = defineSaga<{ n: number }>({
   steps: ["a", "b", "c"].map((name) => ({
     name,
     action: async () => {
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 15));
+      await sleep(5 + Math.random() * 15);
       return name;
     },
     compensate: () => undefined,
@@ -170,7 +171,7 @@ describe("kill -9 of the outbox relay (chaos)", () => {
       const producer = (async () => {
         for (let n = 0; producing || n < 30; n++) {
           handles.push(await orchestrator.start("relay_chaos", { n }));
-          await new Promise((r) => setTimeout(r, 40));
+          await sleep(40);
         }
       })();
 
@@ -181,7 +182,7 @@ describe("kill -9 of the outbox relay (chaos)", () => {
       first.kill("SIGKILL");
       expect((await first.exited).signal).toBe("SIGKILL");
       const doomed = first.published().at(-1)!; // the last batch it sent: never deleted
-      await new Promise((r) => setTimeout(r, 300)); // the outbox grows while no relay runs
+      await sleep(300); // the outbox grows while no relay runs
 
       const second = RelayChild.spawn({ ...config, holdAfterPublishMs: 0 });
       await second.until("ready", () => second.messages.some((m) => m.type === "ready"), 30_000);
@@ -197,7 +198,7 @@ describe("kill -9 of the outbox relay (chaos)", () => {
       await waitUntil(
         `all ${expectedIds.size} events on the bus`,
         () => new Set(watched.seen.map((m) => m.id)).size >= expectedIds.size,
-        60_000,
+        { timeoutMs: 60_000 },
       );
       // The relay deletes a batch after the bus took it: the last one may still be on its way.
       const outboxRows = async () =>
@@ -206,7 +207,9 @@ describe("kill -9 of the outbox relay (chaos)", () => {
             "SELECT count(*)::int AS n FROM saga_outbox",
           )
         )[0]!.n;
-      await waitUntil("the outbox drained", async () => (await outboxRows()) === 0, 10_000);
+      await waitUntil("the outbox drained", async () => (await outboxRows()) === 0, {
+        timeoutMs: 10_000,
+      });
       expect(await outboxRows()).toBe(0);
 
       // Nothing lost, nothing foreign.

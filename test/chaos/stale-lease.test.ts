@@ -9,6 +9,7 @@ import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema } from "../helpers/stores.js";
 import { ledgerDdl, readLedger } from "./fixtures/ledger.js";
 import type { ChildConfig, ChildMessage, LedgerConfig } from "./fixtures/protocol.js";
+import { sleep } from "../helpers/time.js";
 
 const schema = freshSchema();
 const ledger: LedgerConfig = { kind: "table", url: TEST_DATABASE_URL, schema };
@@ -111,7 +112,7 @@ describe("a paused worker whose lease expired (PostgreSQL)", () => {
       // timer tick and A tries to write its outcome before any lease renewal can tell it the lease
       // is gone. This tests the store's fencing, not only the heartbeat.
       const overdueAt = markerSeenAt + SLOW_MS + 500;
-      while (Date.now() < overdueAt) await new Promise((r) => setTimeout(r, 50));
+      await sleep(Math.max(0, overdueAt - Date.now()));
 
       // A wakes up, its step 2 attempt 1 returns late; then A shuts down, which ends its runner.
       a.signal("SIGCONT");

@@ -4,6 +4,7 @@ import { createOrchestrator, type Orchestrator } from "../../src/index.js";
 import { killChaosChildren, spawnChaosChild, type ChaosChild } from "../helpers/chaos-children.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema } from "../helpers/stores.js";
+import { waitUntil } from "../helpers/time.js";
 import { CHAOS_SAGA, CHAOS_STEPS, producerSaga } from "./fixtures/chaos-saga.js";
 import { ledgerDdl, readLedger, type LedgerRow } from "./fixtures/ledger.js";
 import type { ChildConfig, LedgerConfig } from "./fixtures/protocol.js";
@@ -51,24 +52,22 @@ function worker(workerId: string): ChaosChild {
 }
 
 async function waitUntilAllSettled(timeoutMs: number): Promise<Map<string, number>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await db.query<{ status: string; n: string }>(
-      `SELECT status, count(*) AS n FROM ${schema}.saga_instances GROUP BY status`,
-    );
-    const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
-    const settled =
-      (counts.get("completed") ?? 0) +
-      (counts.get("compensated") ?? 0) +
-      (counts.get("failed") ?? 0);
-    if (settled >= SAGAS) return counts;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `not all sagas settled within ${timeoutMs} ms: ${JSON.stringify([...counts])}`,
+  let counts = new Map<string, number>();
+  return waitUntil(
+    () => `all sagas settled (counts: ${JSON.stringify([...counts])})`,
+    async () => {
+      const { rows } = await db.query<{ status: string; n: string }>(
+        `SELECT status, count(*) AS n FROM ${schema}.saga_instances GROUP BY status`,
       );
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+      counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
+      const settled =
+        (counts.get("completed") ?? 0) +
+        (counts.get("compensated") ?? 0) +
+        (counts.get("failed") ?? 0);
+      return settled >= SAGAS && counts;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 describe("two worker processes on one PostgreSQL schema", () => {

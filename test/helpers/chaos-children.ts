@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { CONFIG_ENV, type ChildConfig, type ChildMessage } from "../chaos/fixtures/protocol.js";
+import { sleep } from "./time.js";
 
 const ENTRY = fileURLToPath(new URL("../chaos/fixtures/saga-process.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -135,7 +136,7 @@ export class ChaosChild {
       if (Date.now() > deadline) {
         throw this.failure(`process state ${state}, wanted ${stopped ? "stopped" : "running"}`);
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 

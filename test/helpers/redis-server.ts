@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { sleep } from "./time.js";
 
 const run = promisify(execFile);
 
@@ -58,7 +59,7 @@ export class RedisServerProcess {
     while (!(await this.answers())) {
       if (Date.now() > deadline || !this.child)
         throw new Error(`redis-server on port ${this.port} did not start within 10 s`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 
