@@ -1,14 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgliteStore, PostgresStore, type Store } from "../../src/index.js";
-import { killChaosChildren, spawnChaosChild } from "../helpers/chaos-children.js";
+import { spawnChaosChild, useChaosSchema } from "../helpers/chaos-children.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
-import { freshSchema } from "../helpers/stores.js";
 import { CHAOS_STEPS } from "./fixtures/chaos-saga.js";
-import { ledgerDdl, readLedger } from "./fixtures/ledger.js";
+import { readLedger } from "./fixtures/ledger.js";
 import type { ChildConfig, ChildMessage, LedgerConfig, StoreConfig } from "./fixtures/protocol.js";
 
 interface Setup {
@@ -18,23 +16,11 @@ interface Setup {
   open: () => Promise<Store>;
 }
 
-const schema = freshSchema();
+const postgres = useChaosSchema();
 let tempDir: string;
 
 beforeAll(async () => {
   tempDir = await mkdtemp(join(tmpdir(), "saga-kill9-"));
-  const db = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await db.connect();
-  try {
-    await db.query(`CREATE SCHEMA ${schema}`);
-    await db.query(ledgerDdl(schema));
-  } finally {
-    await db.end();
-  }
-});
-
-afterEach(async () => {
-  await killChaosChildren();
 });
 
 afterAll(async () => {
@@ -45,10 +31,12 @@ const setups: { name: string; setup: () => Setup }[] = [
   {
     name: "postgres",
     setup: () => ({
-      store: { kind: "postgres", url: TEST_DATABASE_URL, schema },
-      ledger: { kind: "table", url: TEST_DATABASE_URL, schema },
+      store: postgres.store,
+      ledger: postgres.ledger,
       open: () =>
-        Promise.resolve(new PostgresStore({ connectionString: TEST_DATABASE_URL, schema })),
+        Promise.resolve(
+          new PostgresStore({ connectionString: TEST_DATABASE_URL, schema: postgres.schema }),
+        ),
     }),
   },
   {

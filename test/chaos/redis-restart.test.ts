@@ -3,7 +3,7 @@ import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
 import { message, messages, recorder } from "../helpers/buses.js";
 import { waitUntil } from "../helpers/time.js";
 import { assertRedisAnswers, rawRedis, uniqueKeyPrefix } from "../helpers/redis.js";
-import { RedisServerProcess } from "../helpers/redis-server.js";
+import { RedisServer } from "../../chaos/lib/redis-server.js";
 
 // Redis shut down (`redis-cli shutdown nosave`) and started again under a live subscriber.
 // The restarted server is this file's own redis-server on a free port, not the shared one on
@@ -17,12 +17,12 @@ const lines: LogLine[] = [];
 const at = (level: string) => (_fields: object, message: string) => lines.push({ level, message });
 const logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 
-let server: RedisServerProcess;
+let server: RedisServer;
 const buses: RedisStreamsBus[] = [];
 
 beforeAll(async () => {
   await assertRedisAnswers(); // the suite needs Redis (and redis-server) installed and running
-  server = await RedisServerProcess.create();
+  server = await RedisServer.create();
   await server.start();
 });
 

@@ -8,7 +8,7 @@ import { sqlClientOf } from "../../src/store/sql-client-of.js";
 import { call } from "../api/support/http.js";
 import { waitUntil } from "../helpers/time.js";
 import { assertRedisAnswers } from "../helpers/redis.js";
-import { RedisServerProcess } from "../helpers/redis-server.js";
+import { RedisServer } from "../../chaos/lib/redis-server.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema } from "../helpers/stores.js";
 
@@ -29,13 +29,13 @@ const onboarding = defineSaga<{ user_id: string }>({
 
 describe("service with Redis restarted mid-run (chaos)", () => {
   const schema = freshSchema();
-  let redis: RedisServerProcess;
+  let redis: RedisServer;
   let store: PostgresStore;
   let service: Service;
 
   beforeAll(async () => {
     await assertRedisAnswers();
-    redis = await RedisServerProcess.create();
+    redis = await RedisServer.create();
     await redis.start();
     store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
     const config = loadConfig({ REDIS_URL: redis.url, SAGA_SHUTDOWN_GRACE_SECONDS: "1" });

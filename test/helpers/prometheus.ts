@@ -1,8 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../chaos/lib/rng.js";
 import { waitUntil } from "./time.js";
 
 /** Throws a clear error when a Prometheus binary (Debian's `prometheus` package) is missing. */
@@ -15,17 +15,6 @@ export function requireBinary(name: "prometheus" | "promtool"): string {
         "(apt-get install -y prometheus; .ci/run installs it)",
     );
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface QueryResult {
