@@ -78,11 +78,11 @@ async function statusOf(id: string): Promise<string> {
   return (await api<SagaJson>(service, "GET", `/sagas/${id}`, as("viewer"))).body.status;
 }
 async function waitStatus(id: string, status: string): Promise<void> {
-  await waitUntil(
-    `saga ${id} ${status}`,
-    async () => ((await statusOf(id)) === status ? true : undefined),
-    { timeoutMs: 90_000, intervalMs: 200, retryErrors: true },
-  );
+  await waitUntil(`saga ${id} ${status}`, async () => (await statusOf(id)) === status, {
+    timeoutMs: 90_000,
+    intervalMs: 200,
+    retryErrors: true,
+  });
 }
 
 /** A new tab (its own sessionStorage), signed in with `role`'s key, or anonymous. */
