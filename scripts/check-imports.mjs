@@ -26,6 +26,9 @@ const allowed = {
   config: ["core", "config"],
   api: ["core", "engine", "config", "telemetry", "api", "steps", "definitions"],
   testing: ["core", "testing"],
+  // The package's subpath entry points (`saga-orchestrator/bus`…): they re-export what users of
+  // the library need, never the service (api, config, cli).
+  entry: ["core", "engine", "store", "bus", "steps", "definitions", "telemetry", "testing"],
   cli: null, // composition root: anything
   ".": null, // composition roots (create-orchestrator.ts, index.ts)
 };
@@ -53,11 +56,17 @@ for (const file of files) {
       // engine may import only the store *port*, which lives in engine/ — never an adapter.
       if (ok && !ok.includes(targetLayer))
         problems.push(`${where}: ${layer}/ must not import ${targetLayer}/ (${spec})`);
+      // Entry points are what users import; the code imports the modules themselves.
+      if (targetLayer === "entry" && layer !== "entry")
+        problems.push(`${where}: only users import an entry point (${spec})`);
     } else if (layer === "core") {
       problems.push(`${where}: core/ is pure and must not import ${spec}`);
-    } else if ((layer === "engine" || layer === "testing") && !spec.startsWith("node:")) {
+    } else if (
+      (layer === "engine" || layer === "testing" || layer === "entry") &&
+      !spec.startsWith("node:")
+    ) {
       problems.push(
-        `${where}: engine/ talks to ports only and must not import the package ${spec}`,
+        `${where}: ${layer}/ talks to ports only and must not import the package ${spec}`,
       );
     }
   }

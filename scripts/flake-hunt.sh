@@ -45,7 +45,7 @@ for i in $(seq 1 "$runs"); do
     result=FAILED
     failed=$((failed + 1))
   fi
-  summary=$(grep -E "Tests +[0-9]+" "$out/run-$i.log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g' | tr -s ' ')
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$out/run-$i.log" | grep -E "Tests +[0-9]+" | tail -1 | tr -s ' ')
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "run $i/$runs: $result in $(( $(date +%s) - began )) s, load average after it $load —${summary:- no test summary}"
   if [[ $result == FAILED ]]; then

@@ -5,10 +5,16 @@ export {
   type ParallelDefinition,
   type SagaDefinition,
   type SagaDefinitionInput,
+  type SagaTrigger,
   type StepCallOptions,
   type StepContext,
   type StepDefinition,
+  type StepFunction,
 } from "./engine/definition.js";
+export type { StepDirectives } from "./engine/step-directives.js";
+export type { Emit, Suspend } from "./engine/directives.js";
+export type { DefinitionLookup } from "./engine/registry.js";
+export type { CommitListener } from "./engine/observer.js";
 export {
   Orchestrator,
   type CallOptions,
@@ -19,7 +25,17 @@ export {
 export type { SagaResult } from "./engine/saga-result.js";
 export type { Logger } from "./engine/logger.js";
 export type { Clock } from "./engine/clock.js";
-export type { Store } from "./engine/store-port.js";
+export type {
+  DefinitionStore,
+  OutboxSource,
+  SagaPage,
+  SagaQuery,
+  SagaReader,
+  SagaWriter,
+  SignalInbox,
+  Store,
+  StoreLifecycle,
+} from "./engine/store-port.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres-store.js";
 export { PgliteStore, type PgliteStoreOptions } from "./store/pglite-store.js";
 export {
@@ -28,10 +44,33 @@ export {
   TerminalError,
   type ErrorCode,
   type ErrorInfo,
+  type SagaErrorOptions,
 } from "./core/errors.js";
-export type { SagaEvent, CompensationReason } from "./core/events.js";
-export type { SagaState, SagaStatus, StepState, StepStatus } from "./core/state.js";
-export type { RetryPolicy, FailurePolicy } from "./core/plan.js";
+export {
+  CompensationReasons,
+  type CompensationReason,
+  type FailedPhase,
+  type FaultDirective,
+  type OutboxMessage,
+  type ParentRef,
+  type SagaEvent,
+  type WaitSpec,
+} from "./core/events.js";
+export {
+  SagaStatuses,
+  type SagaState,
+  type SagaStatus,
+  type StepState,
+  type StepStatus,
+} from "./core/state.js";
+export {
+  FailurePolicies,
+  type FailurePolicy,
+  type NodePlan,
+  type RetryPolicy,
+  type SagaPlan,
+  type StepPlan,
+} from "./core/plan.js";
 export type { Json, JsonObject } from "./core/json.js";
 export { replay } from "./core/reducer.js";
 export { registerSagaMetrics, type MetricsSource } from "./telemetry/register-metrics.js";

@@ -69,7 +69,7 @@ export async function setupDefinitions(deps: {
       "SAGA_SECRETS_KEY is not set: tenant secrets are stored unencrypted in the database",
     );
   const catalog = new DefinitionCatalog(
-    deps.orchestrator.registry,
+    deps.orchestrator,
     deps.store,
     {
       http: {

@@ -1,4 +1,4 @@
-import { ErrorCodes, errorInfo, type ErrorInfo } from "./errors.js";
+import { ErrorCodes, errorInfo, toErrorInfo, type ErrorInfo } from "./errors.js";
 import type { Json } from "./json.js";
 import type { CompensationReason, EventDraft } from "./events.js";
 import { DEFAULT_CRASH_LOOP_LIMIT, type SagaPlan, type StepPlan } from "./plan.js";
@@ -11,8 +11,11 @@ export type Phase = "forward" | "compensation";
 export type Decision =
   /** Append this event (stamped with the time) to the stream, then decide again. */
   | { type: "append"; event: EventDraft }
-  /** Start these attempts (their `StepStarted`/`StepCompensationStarted` are the engine's to append). */
-  | { type: "start"; phase: Phase; attempts: { step: string; attempt: number }[] }
+  /**
+   * Start these attempts: append the events of `attemptStartEvents` for each, then run the
+   * attempts that have no `failWith` (a `when` that threw fails its step as it starts).
+   */
+  | { type: "start"; phase: Phase; attempts: AttemptStart[] }
   /** Abort the attempts in flight; their outcomes are recorded as `StepAborted` with `error`. */
   | { type: "abort"; error: ErrorInfo }
   /** Wait for an in-flight attempt to finish (or until `wakeAt`, for a retry due meanwhile). */
@@ -29,10 +32,20 @@ export interface DecideInput {
   inFlight: ReadonlySet<string>;
   /** A cancel was requested (by anyone) and not yet acted on. */
   cancelRequested: boolean;
-  /** Evaluates a conditional step's `when`; called only for steps the saga has just reached. */
+  /**
+   * Evaluates a conditional step's `when`; called only for steps the saga has just reached. A
+   * `when` that throws fails its step for good (not retried: the same input throws again).
+   */
   evaluate: (step: string) => boolean;
   /** Signals delivered to suspended steps and not yet consumed, by step name. */
   signals?: ReadonlyMap<string, Signal>;
+}
+
+/** One attempt to start; `failWith`: its step's `when` threw, so it fails as it starts. */
+export interface AttemptStart {
+  step: string;
+  attempt: number;
+  failWith?: ErrorInfo;
 }
 
 /** A delivery to a suspended step: an event it waited for, or the end of its child saga. */
@@ -121,14 +134,19 @@ function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): De
       return compensate("step_failed", error);
     }
 
-    const starts: { step: string; attempt: number }[] = [];
+    const starts: AttemptStart[] = [];
     let wakeAt: number | null = null;
     let waitingForSignal = false;
     for (const plan of steps) {
       const s = stepState(state, plan.name);
       const next = nextForwardAttempt(plan, s, input, crashLoopLimit);
       if (next.kind === "append") return { type: "append", event: next.event };
-      if (next.kind === "start") starts.push({ step: plan.name, attempt: next.attempt });
+      if (next.kind === "start")
+        starts.push({
+          step: plan.name,
+          attempt: next.attempt,
+          ...(next.failWith ? { failWith: next.failWith } : {}),
+        });
       if (next.kind === "wait") wakeAt = wakeAt === null ? next.at : Math.min(wakeAt, next.at);
       if (next.kind === "signal") waitingForSignal = true;
     }
@@ -147,7 +165,7 @@ function isDone(s: StepState): boolean {
 
 type StepNext =
   | { kind: "append"; event: EventDraft }
-  | { kind: "start"; attempt: number }
+  | { kind: "start"; attempt: number; failWith?: ErrorInfo }
   | { kind: "wait"; at: number }
   | { kind: "signal" }
   | { kind: "none" };
@@ -160,8 +178,18 @@ function nextForwardAttempt(
 ): StepNext {
   switch (s.status) {
     case "pending":
-      if (s.attempts === 0 && plan.conditional && !input.evaluate(plan.name)) {
-        return { kind: "append", event: { type: "StepSkipped", step: plan.name } };
+      if (s.attempts === 0 && plan.conditional) {
+        let run: boolean;
+        try {
+          run = input.evaluate(plan.name);
+        } catch (thrown) {
+          return {
+            kind: "start",
+            attempt: 1,
+            failWith: { ...toErrorInfo(thrown), retryable: false },
+          };
+        }
+        if (!run) return { kind: "append", event: { type: "StepSkipped", step: plan.name } };
       }
       return { kind: "start", attempt: s.attempts + 1 };
     case "running":
@@ -314,4 +342,16 @@ export function attemptFailed(
   const used = attempt - s.compensationAttemptBase - s.compensationLostAttempts;
   const at = retryAt(plan.compensationRetry, used, error, now, random);
   return { type: "StepCompensationFailed", step: plan.name, attempt, error, retryAt: at };
+}
+
+/**
+ * The events that start an attempt: `StepStarted` (or `StepCompensationStarted`), and at once a
+ * `StepFailed` with no retry when the step's `when` threw.
+ */
+export function attemptStartEvents(phase: Phase, start: AttemptStart): EventDraft[] {
+  const { step, attempt, failWith } = start;
+  if (phase === "compensation") return [{ type: "StepCompensationStarted", step, attempt }];
+  const started: EventDraft = { type: "StepStarted", step, attempt };
+  if (!failWith) return [started];
+  return [started, { type: "StepFailed", step, attempt, error: failWith, retryAt: null }];
 }

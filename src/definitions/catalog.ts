@@ -4,7 +4,8 @@ import { parse as parseYaml } from "yaml";
 import { ErrorCodes, SagaError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import type { Logger } from "../engine/logger.js";
-import type { DefinitionRegistry } from "../engine/registry.js";
+import type { DefinitionLookup } from "../engine/registry.js";
+import type { SagaDefinition } from "../engine/definition.js";
 import type { Store } from "../engine/store-port.js";
 import {
   compileDefinition,
@@ -26,11 +27,17 @@ export interface RegisteredDefinition {
  * through the API (stored, then compiled on every process that runs them). One engine: every
  * document compiles to the same definition type as a TypeScript saga.
  */
+/** Where the catalog puts what it compiles (an Orchestrator): it reads and adds definitions. */
+export interface DefinitionTarget {
+  readonly definitions: DefinitionLookup;
+  register(definition: SagaDefinition<never, never>, tenantId?: string): void;
+}
+
 export class DefinitionCatalog {
   private readonly documents = new Map<string, RegisteredDefinition>();
 
   constructor(
-    private readonly registry: DefinitionRegistry,
+    private readonly target: DefinitionTarget,
     private readonly store: Store,
     private readonly compile: CatalogCompileOptions,
     private readonly logger: Logger,
@@ -54,7 +61,7 @@ export class DefinitionCatalog {
         if (children.some((c) => !this.knows(c, null) && pending.some((p) => nameOf(p.doc) === c)))
           continue;
         const definition = this.compileFor(item.doc, null);
-        this.registry.add(definition);
+        this.target.register(definition);
         this.remember(null, item.doc);
         compiled.push(definition);
         pending.splice(pending.indexOf(item), 1);
@@ -101,8 +108,8 @@ export class DefinitionCatalog {
       );
     }
     // (A global definition with the same content already serves this tenant.)
-    if (!this.registry.has(definition.name, definition.version, tenantId)) {
-      this.registry.add(definition, tenantId);
+    if (!this.target.definitions.has(definition.name, definition.version, tenantId)) {
+      this.target.register(definition, tenantId);
     }
     const entry = this.remember(tenantId, document);
     return { outcome: saved.created ? "created" : "unchanged", definition: entry };
@@ -114,8 +121,8 @@ export class DefinitionCatalog {
       if (this.documents.has(key(stored.tenantId, stored.name, stored.version))) continue;
       try {
         const definition = this.compileFor(stored.document, stored.tenantId);
-        if (!this.registry.has(stored.name, stored.version, stored.tenantId)) {
-          this.registry.add(definition, stored.tenantId);
+        if (!this.target.definitions.has(stored.name, stored.version, stored.tenantId)) {
+          this.target.register(definition, stored.tenantId);
         }
         this.remember(stored.tenantId, stored.document);
       } catch (error) {
@@ -150,7 +157,7 @@ export class DefinitionCatalog {
   }
 
   private knows(name: string, tenantId: string | null): boolean {
-    return this.registry.all(tenantId ?? undefined).some((d) => d.name === name);
+    return this.target.definitions.all(tenantId ?? undefined).some((d) => d.name === name);
   }
 
   private remember(tenantId: string | null, document: unknown): RegisteredDefinition {

@@ -1,21 +1,11 @@
-import {
-  ErrorCodes,
-  errorInfo,
-  jsonProblemCode,
-  toErrorInfo,
-  type ErrorInfo,
-} from "../core/errors.js";
-import type { OutboxMessage, WaitSpec } from "../core/events.js";
-import { toJson, type Json } from "../core/json.js";
+import { ErrorCodes, errorInfo, jsonProblemCode, toErrorInfo } from "../core/errors.js";
+import type { AttemptOutcome } from "../core/outcome.js";
+import { toJson } from "../core/json.js";
 import { Limits } from "../core/limits.js";
 import { Emit, Suspend } from "./directives.js";
 import { setLongTimeout, type LongTimer, type TimerFunctions } from "./long-timer.js";
 
-export type AttemptOutcome =
-  | { kind: "ok"; result: Json; publish?: OutboxMessage[] }
-  | { kind: "suspend"; until: number | null; wait: WaitSpec | null }
-  | { kind: "error"; error: ErrorInfo }
-  | { kind: "aborted"; reason: unknown };
+export type { AttemptOutcome };
 
 /**
  * The abort signal of one attempt, made only when the step reads it: most steps never do, and an

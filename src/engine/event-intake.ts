@@ -178,7 +178,7 @@ function triggersFor(
   message: BusMessage,
 ): [SagaDefinition<unknown>, SagaTrigger][] {
   const latest = new Map<string, SagaDefinition<unknown>>();
-  for (const d of orchestrator.registry.all(message.tenantId)) {
+  for (const d of orchestrator.definitions.all(message.tenantId)) {
     const seen = latest.get(d.name);
     if (!seen || d.version > seen.version) latest.set(d.name, d);
   }

@@ -4,12 +4,24 @@ import type { SagaType } from "./store-port.js";
 
 type Versions = Map<number, SagaDefinition<unknown>>;
 
+/** Reading the definitions a process can run (what the engine and the API get; adding is not theirs). */
+export interface DefinitionLookup {
+  /** The given version, or the latest one, as this tenant sees them. Throws SAGA_UNKNOWN_TYPE. */
+  resolve(name: string, version?: number, tenantId?: string): SagaDefinition<unknown>;
+  find(name: string, version: number, tenantId?: string): SagaDefinition<unknown> | undefined;
+  has(name: string, version: number, tenantId?: string): boolean;
+  /** Every (name, version) any tenant can run here: what this worker claims. */
+  types(): SagaType[];
+  /** The definitions a tenant sees (global and its own), or only the global ones. */
+  all(tenantId?: string): SagaDefinition<unknown>[];
+}
+
 /**
  * The saga definitions this process can run, by name and version: global ones (given in code or
  * loaded from files at start-up) and those a tenant registered as data, which only that tenant
  * sees. A tenant's version of a name shadows a global one with the same number.
  */
-export class DefinitionRegistry {
+export class DefinitionRegistry implements DefinitionLookup {
   private readonly global = new Map<string, Versions>();
   private readonly tenants = new Map<string, Map<string, Versions>>();
 

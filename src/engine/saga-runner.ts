@@ -1,54 +1,49 @@
-import { attemptFailed, decide, type Phase, type Signal } from "../core/decide.js";
-import { ErrorCodes, SagaError, errorInfo, toErrorInfo, type ErrorInfo } from "../core/errors.js";
-import type { EventDraft, ParentRef, SagaEvent } from "../core/events.js";
-import { Suspend } from "./directives.js";
+import { attemptStartEvents, decide, type Phase, type Signal } from "../core/decide.js";
+import { ErrorCodes, SagaError, toErrorInfo, type ErrorInfo } from "../core/errors.js";
+import type { EventDraft, SagaEvent } from "../core/events.js";
+import { outcomeEvent, type AttemptOutcome } from "../core/outcome.js";
+import { planSteps, type StepPlan } from "../core/plan.js";
 import { applyEvent } from "../core/reducer.js";
 import { PENDING_STEP, stepResults, type SagaState } from "../core/state.js";
-import { LazyAbort, runAttempt, type AttemptOutcome } from "./attempt.js";
+import { LazyAbort, runAttempt } from "./attempt.js";
+import {
+  CheckpointWriter,
+  Flush,
+  type CheckpointHost,
+  type FlushMode,
+} from "./checkpoint-writer.js";
+import type { ChildSagaPort } from "./child-saga-port.js";
 import type { Clock } from "./clock.js";
 import type { SagaDefinition, StepContext } from "./definition.js";
-import type { Logger } from "./logger.js";
+import { Suspend } from "./directives.js";
 import { setLongTimeout } from "./long-timer.js";
 import { stepDirectives } from "./step-directives.js";
-import type {
-  Commit,
-  CommitResult,
-  CreateResult,
-  LeaseRef,
-  NewSaga,
-  ParentSignal,
-  StoredSignal,
-} from "./store-port.js";
+import type { CreateResult, LeaseRef, StoredSignal } from "./store-port.js";
 
 /** What a runner needs from the process that hosts it. */
-export interface RunnerHost {
-  readonly owner: string;
-  readonly leaseMs: number;
+export interface RunnerHost extends CheckpointHost {
   readonly clock: Clock;
   readonly random: () => number;
-  readonly logger: Logger;
   /** Largest step result in bytes (default `Limits.DEFAULT_MAX_STEP_RESULT_BYTES`). */
   readonly maxStepResultBytes?: number;
-  create(saga: NewSaga): Promise<CreateResult>;
-  commit(commit: Commit): Promise<CommitResult>;
   /** True once the host is shutting down: start nothing new, hand the saga back. */
   draining(): boolean;
-  /** Write lifecycle events to the outbox (a bus is configured). */
-  readonly outbox: boolean;
-  /** Starts (or finds, idempotently) the child saga of a step; returns its id. */
-  startChild(
-    parent: ParentRef,
-    state: SagaState,
-    type: string,
-    input: unknown,
-    version?: number,
-  ): Promise<string>;
-  /** Compensates a completed child saga and waits for the outcome (throws if it fails). */
-  compensateChild(tenantId: string, sagaId: string, signal: AbortSignal): Promise<void>;
+  /** Starts and undoes the child sagas of `saga` steps. */
+  readonly children: ChildSagaPort;
   /** Unconsumed signals of a saga's suspended steps. */
   loadSignals(sagaId: string): Promise<StoredSignal[]>;
-  /** Called after each durable write with the events written and the state after them. */
-  committed(state: SagaState, events: readonly SagaEvent[]): void;
+}
+
+/** Where a run starts: a claimed saga, or a new one whose start is not yet written. */
+export interface RunnerStart {
+  state: SagaState;
+  /** Events already applied to `state` but not yet written (a new saga's SagaStarted). */
+  unwritten?: SagaEvent[];
+  /** Null for a new saga (its first write creates it). */
+  lease: LeaseRef | null;
+  cancelRequested?: boolean;
+  /** An operator's event recorded before anything else (SagaRetried, a requested compensation). */
+  before?: EventDraft;
 }
 
 /** How a run of a runner ended. */
@@ -78,63 +73,54 @@ interface Settled {
   outcome: AttemptOutcome;
 }
 
-const COMMIT_RETRY_MAX_MS = 5_000;
-
 /**
- * Runs one saga while this process holds its lease: decide, record, execute, repeat. Each
- * outcome and the start of what follows it are written in one commit; commits of many runners
- * are grouped by the host's batcher. Nothing runs before the write that announces it.
+ * Runs one saga while this process holds its lease: decide, record, execute, repeat. The rules are
+ * core's (`decide`, `attemptStartEvents`, `outcomeEvent`); the runner applies their events, runs
+ * the attempts, and hands each checkpoint to its `CheckpointWriter`. Nothing runs before the
+ * write that announces it.
  */
 export class SagaRunner {
   readonly sagaId: string;
   private state: SagaState;
-  private committedSeq: number;
-  private pending: SagaEvent[] = [];
-  private lease: LeaseRef | null;
-  private isNew: boolean;
+  private readonly writer: CheckpointWriter;
+  private readonly steps: ReadonlyMap<string, StepPlan>;
   private cancelRequested: boolean;
   private lost = false;
   private halted = false;
   private readonly inFlight = new Map<string, InFlight>();
   private settled: Settled[] = [];
-  private poke: (() => void) | null = null;
-  private readonly conditionErrors = new Map<string, ErrorInfo>();
-  private readonly conditions = new Map<string, boolean>();
+  /** Resolves the wait for the next thing to happen (an outcome, a timer, a cancel, a loss). */
+  private wakeUp: (() => void) | null = null;
+  /** `when` results (or what it threw), evaluated once per run. */
+  private readonly conditions = new Map<string, { run: boolean } | { threw: unknown }>();
   private readonly signals = new Map<string, Signal>();
-  private resolveCreated!: (result: CreateResult) => void;
-  private rejectCreated!: (error: unknown) => void;
-  /** For a new saga: settles at its first write (the start is durable, or a duplicate). */
-  readonly created: Promise<CreateResult>;
-  /** For a new saga once `created` settled: the state that first write stored. */
-  createdState: SagaState | null = null;
-  private resolveWritten!: (ok: boolean) => void;
-  /** Settles at the first write of this run: true when it was written, false when refused. */
-  readonly written: Promise<boolean>;
 
   constructor(
     private readonly host: RunnerHost,
     private readonly definition: SagaDefinition<unknown>,
-    init: {
-      state: SagaState;
-      /** Events already applied to `state` but not yet written (a new saga's SagaStarted). */
-      unwritten?: SagaEvent[];
-      lease: LeaseRef | null;
-      cancelRequested?: boolean;
-    },
+    start: RunnerStart,
   ) {
-    this.sagaId = init.state.id;
-    this.state = init.state;
-    this.pending = [...(init.unwritten ?? [])];
-    this.committedSeq = init.state.seq - this.pending.length;
-    this.lease = init.lease;
-    this.isNew = init.lease === null;
-    this.cancelRequested = init.cancelRequested ?? false;
-    this.created = new Promise<CreateResult>((resolve, reject) => {
-      this.resolveCreated = resolve;
-      this.rejectCreated = reject;
-    });
-    this.created.catch(() => undefined);
-    this.written = new Promise<boolean>((resolve) => (this.resolveWritten = resolve));
+    this.sagaId = start.state.id;
+    this.state = start.state;
+    this.steps = new Map(planSteps(definition.plan).map((s) => [s.name, s]));
+    this.cancelRequested = start.cancelRequested ?? false;
+    this.writer = new CheckpointWriter(host, this.sagaId, start, () => this.lost || this.halted);
+    if (start.before) this.append(start.before);
+  }
+
+  /** For a new saga: settles at its first write (the start is durable, or a duplicate). */
+  get created(): Promise<CreateResult> {
+    return this.writer.created;
+  }
+
+  /** For a new saga once `created` settled: the state that first write stored. */
+  get createdState(): SagaState | null {
+    return this.writer.createdState;
+  }
+
+  /** Settles at the first write of this run: true when it was written, false when refused. */
+  get written(): Promise<boolean> {
+    return this.writer.written;
   }
 
   get currentState(): SagaState {
@@ -142,12 +128,7 @@ export class SagaRunner {
   }
 
   get currentLease(): LeaseRef | null {
-    return this.isNew ? null : this.lease;
-  }
-
-  /** Records an event before the run starts (e.g. an operator's SagaRetried). */
-  appendBeforeRun(event: EventDraft): void {
-    this.append(event);
+    return this.writer.currentLease;
   }
 
   /** A cancel was requested (locally, or seen in the store). */
@@ -181,8 +162,7 @@ export class SagaRunner {
         { sagaId: this.sagaId, err: toErrorInfo(error) },
         "saga runner stopped on an error",
       );
-      this.resolveWritten(false);
-      if (this.isNew) this.rejectCreated(error);
+      this.writer.fail(error);
       this.abandonInFlight();
       return { kind: "lost" };
     }
@@ -191,7 +171,7 @@ export class SagaRunner {
   private async loop(): Promise<RunEnd> {
     for (;;) {
       if (this.lost || this.halted) {
-        this.resolveWritten(false);
+        this.writer.fail();
         this.abandonInFlight();
         return { kind: this.lost ? "lost" : "released" };
       }
@@ -208,35 +188,18 @@ export class SagaRunner {
           this.append(decision.event);
           continue;
         case "start": {
-          if (this.host.draining() && !this.isNew) {
+          if (this.host.draining() && !this.writer.creating) {
             if (this.inFlight.size > 0) {
-              await this.nextSettled(null);
+              await this.nextThing(null);
               continue;
             }
-            return (await this.flush(true, null)) ? { kind: "released" } : this.lostEnd();
+            return (await this.flush(Flush.release)) ? { kind: "released" } : this.lostEnd();
           }
-          const launch: { step: string; attempt: number }[] = [];
-          for (const a of decision.attempts) {
-            const started: EventDraft =
-              decision.phase === "forward"
-                ? { type: "StepStarted", step: a.step, attempt: a.attempt }
-                : { type: "StepCompensationStarted", step: a.step, attempt: a.attempt };
-            this.append(started);
-            const conditionError = this.conditionErrors.get(a.step);
-            if (conditionError) {
-              this.append({
-                type: "StepFailed",
-                step: a.step,
-                attempt: a.attempt,
-                error: conditionError,
-                retryAt: null,
-              });
-            } else {
-              launch.push(a);
-            }
-          }
-          if (!(await this.flush(false, null))) return this.lostEnd();
-          for (const a of launch) this.launch(decision.phase, a.step, a.attempt);
+          for (const start of decision.attempts)
+            for (const event of attemptStartEvents(decision.phase, start)) this.append(event);
+          if (!(await this.flush(Flush.hold))) return this.lostEnd();
+          for (const start of decision.attempts)
+            if (!start.failWith) this.launch(decision.phase, start.step, start.attempt);
           continue;
         }
         case "abort":
@@ -246,18 +209,17 @@ export class SagaRunner {
               entry.stop(new Error(decision.error.message));
             }
           }
-          await this.nextSettled(null);
+          await this.nextThing(null);
           continue;
         case "await":
-          if (!(await this.flush(false, null))) return this.lostEnd();
-          await this.nextSettled(decision.wakeAt);
+          if (!(await this.flush(Flush.hold))) return this.lostEnd();
+          await this.nextThing(decision.wakeAt);
           continue;
         case "sleep":
-          if (!(await this.flush(true, decision.wakeAt, decision.wakeAt === null)))
-            return this.lostEnd();
+          if (!(await this.flush(Flush.sleep(decision.wakeAt)))) return this.lostEnd();
           return { kind: "sleeping", wakeAt: decision.wakeAt, state: this.state };
         case "idle":
-          if (!(await this.flush(true, null))) return this.lostEnd();
+          if (!(await this.flush(Flush.release))) return this.lostEnd();
           return { kind: "idle", state: this.state };
       }
     }
@@ -265,30 +227,43 @@ export class SagaRunner {
 
   private lostEnd(): RunEnd {
     this.abandonInFlight();
-    return { kind: this.isNew ? "duplicate" : "lost" };
+    return { kind: this.writer.creating ? "duplicate" : "lost" };
   }
 
   private append(draft: EventDraft, at: number = this.host.clock.now()): void {
-    const event = { ...draft, at };
+    const event: SagaEvent = { ...draft, at };
     this.state = applyEvent(this.state, event);
-    this.pending.push(event);
+    this.writer.append(event);
   }
 
-  /** Evaluates a step's `when` once per run (decide may ask again after a sibling is skipped). */
-  private evaluate(step: string): boolean {
-    const known = this.conditions.get(step);
-    if (known !== undefined) return known;
-    const when = this.definition.steps.get(step)?.when;
-    let result = true;
-    if (when) {
-      try {
-        result = Boolean(when(this.context(step, 0, new LazyAbort(), "forward")));
-      } catch (thrown) {
-        this.conditionErrors.set(step, { ...toErrorInfo(thrown), retryable: false });
-      }
+  /** Writes what is pending. False: the saga is no longer ours (lease lost, or a duplicate start). */
+  private async flush(mode: FlushMode): Promise<boolean> {
+    if (this.lost) {
+      this.writer.fail();
+      return false;
     }
-    this.conditions.set(step, result);
-    return result;
+    const result = await this.writer.flush(this.state, mode);
+    if (!result.ok && !this.writer.creating) this.lost = true;
+    if (result.cancelRequested) this.cancelRequested = true;
+    return result.ok;
+  }
+
+  /** A step's `when`, evaluated once per run (decide may ask again after a sibling is skipped). */
+  private evaluate(step: string): boolean {
+    let known = this.conditions.get(step);
+    if (!known) {
+      const when = this.definition.steps.get(step)?.when;
+      try {
+        known = {
+          run: when ? Boolean(when(this.context(step, 0, new LazyAbort(), "forward"))) : true,
+        };
+      } catch (thrown) {
+        known = { threw: thrown };
+      }
+      this.conditions.set(step, known);
+    }
+    if ("threw" in known) throw known.threw;
+    return known.run;
   }
 
   private context(
@@ -313,7 +288,7 @@ export class SagaRunner {
       correlationId: this.state.correlationId,
       ...stepDirectives(this.state.id, step, () => this.host.clock.now()),
       startChild: async (type, input, options) => {
-        const childId = await this.host.startChild(
+        const childId = await this.host.children.start(
           { sagaId: this.state.id, step },
           this.state,
           type,
@@ -323,7 +298,7 @@ export class SagaRunner {
         return new Suspend(null, null, childId);
       },
       compensateChild: (sagaId) =>
-        this.host.compensateChild(this.state.tenantId, sagaId, abort.signal),
+        this.host.children.compensate(this.state.tenantId, sagaId, abort.signal),
     };
   }
 
@@ -363,14 +338,13 @@ export class SagaRunner {
     });
   }
 
-  private stepPlan(step: string) {
-    for (const node of this.definition.plan.nodes) {
-      for (const s of node.kind === "step" ? [node.step] : node.branches)
-        if (s.name === step) return s;
-    }
-    throw new Error(
-      `step ${step} is not in saga ${this.definition.name} v${this.definition.version}`,
-    );
+  private stepPlan(step: string): StepPlan {
+    const plan = this.steps.get(step);
+    if (!plan)
+      throw new Error(
+        `step ${step} is not in saga ${this.definition.name} v${this.definition.version}`,
+      );
+    return plan;
   }
 
   /** Turns finished attempts into events (not yet written: the next flush carries them). */
@@ -380,67 +354,38 @@ export class SagaRunner {
     for (const { step, entry, outcome } of settled) {
       if (this.inFlight.get(step) !== entry) continue;
       this.inFlight.delete(step);
-      const { phase, attempt } = entry;
-      if (outcome.kind === "suspend" && phase === "forward") {
-        this.append({
-          type: "StepSuspended",
-          step,
-          attempt,
-          until: outcome.until,
-          wait: outcome.wait,
-        });
-      } else if (outcome.kind === "ok" || outcome.kind === "suspend") {
-        // (A compensation that returns a suspension is taken as done: compensations do not wait.)
-        const publish =
-          outcome.kind === "ok" && outcome.publish ? { publish: outcome.publish } : {};
-        this.append(
-          phase === "forward"
-            ? {
-                type: "StepCompleted",
-                step,
-                attempt,
-                result: outcome.kind === "ok" ? outcome.result : null,
-                ...publish,
-              }
-            : { type: "StepCompensated", step, attempt },
-        );
-      } else if (outcome.kind === "error") {
-        const stepState = this.state.steps[step] ?? PENDING_STEP;
-        const now = this.host.clock.now();
-        this.append(
-          attemptFailed(
-            phase,
-            this.stepPlan(step),
-            stepState,
-            attempt,
-            outcome.error,
-            now,
-            this.host.random(),
-          ),
-          now,
-        );
-      } else if (entry.abortError !== null && phase === "forward") {
-        this.append({ type: "StepAborted", step, attempt, error: entry.abortError });
-      }
+      const now = this.host.clock.now();
+      const event = outcomeEvent({
+        phase: entry.phase,
+        plan: this.stepPlan(step),
+        state: this.state.steps[step] ?? PENDING_STEP,
+        attempt: entry.attempt,
+        outcome,
+        abortError: entry.abortError,
+        now,
+        random: outcome.kind === "error" ? this.host.random() : 0,
+      });
+      if (event) this.append(event, now);
     }
   }
 
-  private nextSettled(wakeAt: number | null): Promise<void> {
+  /** Waits for an attempt's outcome, `wakeAt`, a cancel, a lost lease or a halt. */
+  private nextThing(wakeAt: number | null): Promise<void> {
     if (this.settled.length > 0 || this.lost || this.halted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       // Chained: a deadline or retry more than 2^31 ms away must not wake the runner at once.
       const timer =
         wakeAt === null ? null : setLongTimeout(() => this.wake(), wakeAt - this.host.clock.now());
-      this.poke = () => {
+      this.wakeUp = () => {
         timer?.clear();
-        this.poke = null;
+        this.wakeUp = null;
         resolve();
       };
     });
   }
 
   private wake(): void {
-    this.poke?.();
+    this.wakeUp?.();
   }
 
   private abandonInFlight(): void {
@@ -448,112 +393,4 @@ export class SagaRunner {
       entry.stop(new Error("the worker gave up this saga"));
     this.inFlight.clear();
   }
-
-  /** Writes what is pending. False: the saga is no longer ours (lease lost, or a duplicate start). */
-  private async flush(release: boolean, wakeAt: number | null, dormant = false): Promise<boolean> {
-    const ok = await this.write(release, wakeAt, dormant);
-    this.resolveWritten(ok);
-    return ok;
-  }
-
-  private async write(release: boolean, wakeAt: number | null, dormant: boolean): Promise<boolean> {
-    if (this.lost) return false;
-    if (this.isNew) return this.flushCreate(release, wakeAt, dormant);
-    if (this.pending.length === 0 && !release) return true;
-    const events = this.pending;
-    const commit: Commit = {
-      owner: this.host.owner,
-      lease: this.lease!,
-      expectedSeq: this.committedSeq,
-      events,
-      state: this.state,
-      release,
-      leaseMs: this.host.leaseMs,
-      wakeAt,
-      dormant,
-      outbox: this.host.outbox,
-      parentSignal: parentSignal(this.state),
-    };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const result = await this.host.commit(commit);
-        if (!result.ok) {
-          this.lost = true;
-          this.host.logger.warn(
-            { sagaId: this.sagaId, code: result.error.code },
-            `saga write refused, another worker carries on: ${result.error.message}`,
-          );
-          return false;
-        }
-        this.pending = this.pending.slice(events.length);
-        this.committedSeq += events.length;
-        if (events.length > 0) this.host.committed(this.state, events);
-        if (result.cancelRequested) this.cancelRequested = true;
-        return true;
-      } catch (error) {
-        if (this.lost || this.halted) return false;
-        const delay = Math.min(COMMIT_RETRY_MAX_MS, 50 * 2 ** attempt);
-        this.host.logger.warn(
-          { sagaId: this.sagaId, err: toErrorInfo(error), retryInMs: delay },
-          "saga write failed; retrying",
-        );
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
-  }
-
-  private async flushCreate(
-    release: boolean,
-    wakeAt: number | null,
-    dormant: boolean,
-  ): Promise<boolean> {
-    let result: CreateResult;
-    try {
-      result = await this.host.create({
-        state: this.state,
-        events: this.pending,
-        leaseOwner: release ? null : this.host.owner,
-        leaseMs: this.host.leaseMs,
-        wakeAt,
-        dormant,
-        outbox: this.host.outbox,
-        parentSignal: parentSignal(this.state),
-      });
-    } catch (error) {
-      this.rejectCreated(error);
-      this.lost = true;
-      return false;
-    }
-    if (result.created) this.createdState = this.state;
-    this.resolveCreated(result);
-    if (!result.created) return false;
-    this.isNew = false;
-    this.lease = result.lease;
-    this.committedSeq = this.state.seq;
-    this.host.committed(this.state, this.pending);
-    this.pending = [];
-    if (release) return true;
-    return this.lease !== null;
-  }
-}
-
-/** What a child saga that ended tells its parent's step (null: not a child, or not ended). */
-function parentSignal(state: SagaState): ParentSignal | null {
-  if (!state.parent || !["completed", "compensated", "failed"].includes(state.status)) return null;
-  const payload = {
-    sagaId: state.id,
-    sagaType: state.name,
-    status: state.status,
-    results: stepResults(state),
-  };
-  if (state.status === "completed") return { payload, error: null };
-  const cause = state.error ? `: ${state.error.message}` : "";
-  return {
-    payload,
-    error: errorInfo(
-      ErrorCodes.CHILD_SAGA_FAILED,
-      `child saga ${state.id} (${state.name}) ended ${state.status}${cause}`,
-      false,
-    ),
-  };
 }

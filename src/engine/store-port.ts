@@ -4,15 +4,31 @@ import type { SagaEvent } from "../core/events.js";
 import type { SagaState, SagaStatus } from "../core/state.js";
 
 /**
- * The Store port: everything the engine needs from a database, and nothing more.
+ * The Store port: everything the engine needs from a database, and nothing more, as role ports
+ * that each part of the engine takes only what it uses of. `Store` is all of them: what an
+ * adapter (PostgresStore, PgliteStore) implements.
+ *
  * Writes take arrays so that an adapter can commit many sagas' checkpoints in one statement
  * (group commit); the engine's batcher fills them. Times are database-clock milliseconds.
  */
-export interface Store {
+export type Store = StoreLifecycle &
+  SagaWriter &
+  SagaReader &
+  SignalInbox &
+  OutboxSource &
+  DefinitionStore;
+
+/** Opening and closing: migrations and the database clock. */
+export interface StoreLifecycle {
   /** Applies pending migrations (idempotent; safe with several processes starting at once). */
   migrate(): Promise<void>;
   /** Database clock, in milliseconds since the epoch. */
   now(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Writing sagas under leases: what the runners, the worker loops and the commands use. */
+export interface SagaWriter {
   /** Inserts new sagas with their first events; an idempotency key already used returns the first saga. */
   create(batch: readonly NewSaga[]): Promise<CreateResult[]>;
   /** Appends events and updates projections, fenced by lease and expected version, in one transaction. */
@@ -32,12 +48,24 @@ export interface Store {
   releaseLeases(owner: string, leases: readonly LeaseRef[]): Promise<void>;
   /** Marks a cancel request; wakes the saga if no worker holds it. */
   requestCancel(tenantId: string, sagaId: string): Promise<CancelRequestResult>;
-  /** Due sagas whose (name, version) is not among `types`: for a log line, never claimed. */
-  findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]>;
+}
+
+/** Reading sagas: queries of the API and the console, and what the commands look up. */
+export interface SagaReader {
   getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null>;
   /** The saga started with this idempotency key in this tenant (e.g. the child of a step). */
   findByIdempotencyKey(tenantId: string, key: string): Promise<SagaState | null>;
   getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]>;
+  /** A page of a tenant's sagas, newest first. */
+  listSagas(query: SagaQuery): Promise<SagaPage>;
+  /** Sagas running or compensating, by type, across tenants. */
+  countActive(): Promise<{ name: string; count: number }[]>;
+  /** Due sagas whose (name, version) is not among `types`: for a log line, never claimed. */
+  findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]>;
+}
+
+/** Deliveries to steps that wait: domain events, and the ends of child sagas. */
+export interface SignalInbox {
   /** Signals delivered to a saga's suspended steps, not yet consumed. */
   getSignals(sagaId: string): Promise<StoredSignal[]>;
   /**
@@ -48,12 +76,20 @@ export interface Store {
   deliverEvents(
     events: readonly { id: string; tenantId: string; type: string; body: Json }[],
   ): Promise<{ tenantId: string; sagaId: string }[]>;
+}
+
+/** The transactional outbox, read by the relay. */
+export interface OutboxSource {
   /**
    * Relays the outbox: in one transaction under an advisory lock (one relay at a time across
    * processes), reads up to `limit` rows in commit order, awaits `send`, deletes them. Returns the
    * number sent, or -1 when another process holds the relay.
    */
   relayOutbox(limit: number, send: (rows: OutboxRow[]) => Promise<void>): Promise<number>;
+}
+
+/** Saga definitions registered as data, per tenant. */
+export interface DefinitionStore {
   /**
    * Registers a definition document for a tenant; a version is written once. Returns the stored
    * document and whether this call created it.
@@ -61,11 +97,6 @@ export interface Store {
   saveDefinition(def: StoredDefinition): Promise<{ created: boolean; document: Json }>;
   /** Registered definitions of a tenant, or of all tenants (null). */
   listDefinitions(tenantId: string | null): Promise<StoredDefinition[]>;
-  /** A page of a tenant's sagas, newest first. */
-  listSagas(query: SagaQuery): Promise<SagaPage>;
-  /** Sagas running or compensating, by type, across tenants. */
-  countActive(): Promise<{ name: string; count: number }[]>;
-  close(): Promise<void>;
 }
 
 export interface SagaQuery {

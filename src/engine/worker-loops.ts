@@ -2,13 +2,19 @@ import { toErrorInfo } from "../core/errors.js";
 import type { SagaState, SagaStatus } from "../core/state.js";
 import type { CalibratedClock } from "./clock.js";
 import type { Logger } from "./logger.js";
-import type { DefinitionRegistry } from "./registry.js";
-import type { SagaRunner } from "./saga-runner.js";
-import type { Claimed, LeaseRef, Store } from "./store-port.js";
+import type { DefinitionLookup } from "./registry.js";
+import type { RunnerPool } from "./runner-pool.js";
+import type { RunEnd, SagaRunner } from "./saga-runner.js";
+import type { LeaseRef, Store } from "./store-port.js";
 
 export interface WorkerLoopsOptions {
-  store: Store;
-  registry: DefinitionRegistry;
+  store: Pick<
+    Store,
+    "claimDue" | "claimById" | "renewLeases" | "findDueUnsupported" | "getSignals"
+  >;
+  definitions: DefinitionLookup;
+  /** The runners of this process: claimed sagas run there, their leases are renewed from there. */
+  pool: RunnerPool;
   owner: string;
   leaseMs: number;
   heartbeatMs: number;
@@ -16,9 +22,6 @@ export interface WorkerLoopsOptions {
   claimEnabled: boolean;
   clock: CalibratedClock;
   logger: Logger;
-  runners: ReadonlyMap<string, SagaRunner>;
-  capacity: () => number;
-  adopt: (claimed: Claimed) => SagaRunner | null;
 }
 
 /** Timers far in the future are left to the poll loop instead of holding a local timer. */
@@ -39,7 +42,11 @@ export class WorkerLoops {
   private polling: Promise<void> = Promise.resolve();
   private beating: Promise<void> = Promise.resolve();
 
-  constructor(private readonly o: WorkerLoopsOptions) {}
+  constructor(private readonly o: WorkerLoopsOptions) {
+    o.pool.onRunEnd((end) => {
+      if (end.kind === "sleeping") this.sleeping(end);
+    });
+  }
 
   start(): void {
     if (this.o.claimEnabled) this.schedulePoll(0);
@@ -57,8 +64,23 @@ export class WorkerLoops {
     await Promise.allSettled([this.polling, this.beating]);
   }
 
-  /** A saga of ours went to sleep until `wakeAt`: claim it back then, without waiting for a poll. */
-  wakeAt(state: SagaState, wakeAt: number): void {
+  /**
+   * A saga of ours went to sleep: claim it back at its wake time, without waiting for a poll, and
+   * look once for a signal that landed while this process held it.
+   */
+  private sleeping(end: Extract<RunEnd, { kind: "sleeping" }>): void {
+    if (end.wakeAt !== null) this.wakeAt(end.state, end.wakeAt);
+    if (!Object.values(end.state.steps).some((s) => s.status === "suspended")) return;
+    void this.o.store.getSignals(end.state.id).then(
+      async (signals) => {
+        if (signals.length > 0)
+          await this.claimNow(end.state.tenantId, end.state.id, ["running"], false);
+      },
+      () => undefined,
+    );
+  }
+
+  private wakeAt(state: SagaState, wakeAt: number): void {
     if (this.stopped) return;
     const delay = wakeAt - this.o.clock.now();
     if (delay > LOCAL_TIMER_HORIZON_MS) return;
@@ -80,7 +102,7 @@ export class WorkerLoops {
     statuses: SagaStatus[],
     onlyIfDue: boolean,
   ): Promise<SagaRunner | null> {
-    if (this.stopped || this.o.runners.has(sagaId)) return null;
+    if (this.stopped || this.o.pool.has(sagaId)) return null;
     try {
       const claimed = await this.o.store.claimById({
         owner: this.o.owner,
@@ -90,7 +112,7 @@ export class WorkerLoops {
         statuses,
         onlyIfDue,
       });
-      return claimed && !this.stopped ? this.o.adopt(claimed) : null;
+      return claimed && !this.stopped ? this.o.pool.adopt(claimed) : null;
     } catch (error) {
       this.o.logger.warn(
         { sagaId, err: toErrorInfo(error) },
@@ -110,18 +132,18 @@ export class WorkerLoops {
   private async poll(): Promise<void> {
     let full = false;
     try {
-      const limit = Math.min(100, this.o.capacity());
+      const limit = Math.min(100, this.o.pool.room);
       const sentAt = this.o.clock.localNow();
       const result = await this.o.store.claimDue({
         owner: this.o.owner,
         leaseMs: this.o.leaseMs,
         limit,
-        types: this.o.registry.types(),
+        types: this.o.definitions.types(),
       });
       this.o.clock.calibrate(result.now, sentAt, this.o.clock.localNow());
       for (const claimed of result.claimed) {
         if (this.stopped) break;
-        this.o.adopt(claimed);
+        this.o.pool.adopt(claimed);
       }
       full = limit > 0 && result.claimed.length === limit;
       await this.reportUnsupported();
@@ -135,7 +157,7 @@ export class WorkerLoops {
     // Judge only the leases sent: a new saga's lease that appears during the renewal (its create
     // committed meanwhile) was not asked about and must not be taken for lost.
     const sent = new Map<SagaRunner, LeaseRef>();
-    for (const runner of this.o.runners.values()) {
+    for (const runner of this.o.pool.all()) {
       const lease = runner.currentLease;
       if (lease) sent.set(runner, lease);
     }
@@ -145,7 +167,7 @@ export class WorkerLoops {
       const renewed = await this.o.store.renewLeases(this.o.owner, leases, this.o.leaseMs);
       const byId = new Map(renewed.map((r) => [r.sagaId, r.cancelRequested]));
       for (const [runner, lease] of sent) {
-        if (this.o.runners.get(runner.sagaId) !== runner) continue;
+        if (this.o.pool.get(runner.sagaId) !== runner) continue;
         const cancel = byId.get(lease.sagaId);
         if (cancel === undefined) {
           // Not renewed: expired or taken over. A runner that committed meanwhile has a newer
@@ -174,7 +196,7 @@ export class WorkerLoops {
     // Every 20 polls (10 s at the default poll interval): a log line, not a hot path.
     if (now - this.lastUnsupportedScan < Math.max(1_000, this.o.pollIntervalMs * 20)) return;
     this.lastUnsupportedScan = now;
-    const foreign = await this.o.store.findDueUnsupported(this.o.registry.types(), 20);
+    const foreign = await this.o.store.findDueUnsupported(this.o.definitions.types(), 20);
     for (const saga of foreign) {
       if (this.reported.has(saga.sagaId)) continue;
       this.reported.add(saga.sagaId);

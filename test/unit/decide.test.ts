@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { attemptFailed, decide, type Decision } from "../../src/core/decide.js";
+import { attemptFailed, attemptStartEvents, decide, type Decision } from "../../src/core/decide.js";
 import { ErrorCodes, errorInfo } from "../../src/core/errors.js";
 import { applyEvent } from "../../src/core/reducer.js";
 import type { SagaState } from "../../src/core/state.js";
@@ -199,6 +199,36 @@ describe("decide: forward", () => {
         start("forward", ["b", 1]),
       );
       expect(evaluate).toHaveBeenCalledWith("b");
+    });
+
+    it("fails a step whose `when` throws as it starts: not retryable, and the action never runs", () => {
+      const evaluate = vi.fn(() => {
+        throw new TypeError("cannot read properties of undefined (reading 'plan')");
+      });
+      const decision = decide(conditional, stateAfter(ran("a")), input({ evaluate }));
+      expect(decision).toEqual({
+        type: "start",
+        phase: "forward",
+        attempts: [
+          {
+            step: "b",
+            attempt: 1,
+            failWith: expect.objectContaining({
+              name: "TypeError",
+              message: "cannot read properties of undefined (reading 'plan')",
+              retryable: false,
+            }) as unknown,
+          },
+        ],
+      });
+      const [only] = (decision as Extract<Decision, { type: "start" }>).attempts;
+      expect(attemptStartEvents("forward", only!)).toEqual([
+        { type: "StepStarted", step: "b", attempt: 1 },
+        { type: "StepFailed", step: "b", attempt: 1, error: only!.failWith, retryAt: null },
+      ]);
+      expect(attemptStartEvents("forward", { step: "b", attempt: 1 })).toEqual([
+        { type: "StepStarted", step: "b", attempt: 1 },
+      ]);
     });
 
     it("moves past a skipped step", () => {

@@ -92,7 +92,7 @@ const perStep = <T>(arb: fc.Arbitrary<T>) =>
 const worldArb: fc.Arbitrary<World> = fc.record({
   forward: perStep(fc.array(outcome, { maxLength: 5 })),
   compensation: perStep(fc.array(outcome, { maxLength: 4 })),
-  conditions: perStep(fc.boolean()),
+  conditions: perStep(fc.oneof(fc.boolean(), fc.boolean(), fc.constant("throws" as const))),
   cancelAfterEvents: sometimes(fc.integer({ min: 1, max: 40 })),
   crashAfterEvents: fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 2 }),
   operator: fc.array(fc.constantFrom("retry" as const, "cancel" as const), { maxLength: 3 }),
@@ -197,6 +197,34 @@ describe("simulated runs (random plans and worlds)", () => {
         // A full state, as rows written before the compact form hold, reads back the same.
         expect(unpackState(JSON.parse(JSON.stringify(s)) as StoredState)).toStrictEqual(s);
         expect(stateJson(s).length).toBeLessThanOrEqual(JSON.stringify(s).length);
+      }
+    });
+  });
+
+  it("fail a step whose `when` throws as it starts, for good, and never run its first attempt", () => {
+    forAllRuns((run, plan, world) => {
+      for (const step of planSteps(plan)) {
+        if (!step.conditional || world.conditions[step.name] !== "throws") continue;
+        const i = run.events.findIndex(
+          (e) => e.type === "StepStarted" && e.step === step.name && e.attempt === 1,
+        );
+        if (i < 0) continue; // never reached (an earlier failure, a cancel, a deadline)
+        expect(run.events[i + 1]).toMatchObject({
+          type: "StepFailed",
+          step: step.name,
+          attempt: 1,
+          error: { retryable: false, message: `the when of ${step.name} threw` },
+          retryAt: null,
+        });
+        // Recorded as failed at once: no outcome of that attempt ever follows.
+        expect(
+          run.events.filter(
+            (e) =>
+              (e.type === "StepCompleted" || e.type === "StepAborted") &&
+              e.step === step.name &&
+              e.attempt === 1,
+          ),
+        ).toEqual([]);
       }
     });
   });

@@ -132,7 +132,7 @@ export function consoleRoutes(app: FastifyInstance, orchestrator: Orchestrator):
       }
       const tenant = tenantId(request);
       const problems = definitionProblems(document, {
-        knownSaga: (name) => orchestrator.registry.all(tenant).some((d) => d.name === name),
+        knownSaga: (name) => orchestrator.definitions.all(tenant).some((d) => d.name === name),
         childrenOf: () => [],
       }).map((p) => {
         const at = p.indexOf(": ");

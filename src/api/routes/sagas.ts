@@ -177,8 +177,8 @@ export function sagaRoutes(
       },
     },
     (request) => {
-      const byName = new Map<string, ReturnType<typeof orchestrator.registry.all>>();
-      for (const d of orchestrator.registry.all(request.principal!.tenantId))
+      const byName = new Map<string, ReturnType<typeof orchestrator.definitions.all>>();
+      for (const d of orchestrator.definitions.all(request.principal!.tenantId))
         byName.set(d.name, [...(byName.get(d.name) ?? []), d]);
       const types = [...byName.entries()]
         .sort(([a], [b]) => a.localeCompare(b))
@@ -243,7 +243,7 @@ export function sagaRoutes(
     },
     async (request) => {
       const state = await getState(request);
-      const definition = orchestrator.registry.find(state.name, state.version, state.tenantId);
+      const definition = orchestrator.definitions.find(state.name, state.version, state.tenantId);
       return { saga_id: state.id, steps: stepsView(state, definition?.plan) };
     },
   );

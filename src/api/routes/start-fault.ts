@@ -20,7 +20,7 @@ export function faultOf(
     throw new HttpError(403, "FORBIDDEN", "injecting a fault needs the admin role");
   const { saga_type, version } = request.body;
   const tenantId = request.principal.tenantId;
-  const definition = orchestrator.registry.resolve(saga_type, version, tenantId);
+  const definition = orchestrator.definitions.resolve(saga_type, version, tenantId);
   const phase = fault.phase ?? "forward";
   const step = planSteps(definition.plan).find((s) => s.name === fault.step);
   if (!step || (phase === "compensation" && !step.compensable)) {

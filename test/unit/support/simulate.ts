@@ -3,9 +3,10 @@
  * abort / await / sleep / idle, with a fake clock and a scripted "world" that says how every
  * attempt ends. No timers, no I/O: the same world always gives the same history.
  */
-import { attemptFailed, decide, type Decision, type Phase } from "../../../src/core/decide.js";
+import { attemptStartEvents, decide, type Decision, type Phase } from "../../../src/core/decide.js";
 import { TerminalError, toErrorInfo, type ErrorInfo } from "../../../src/core/errors.js";
 import type { EventDraft, SagaEvent } from "../../../src/core/events.js";
+import { outcomeEvent, type AttemptOutcome } from "../../../src/core/outcome.js";
 import { planSteps, type SagaPlan, type StepPlan } from "../../../src/core/plan.js";
 import { applyEvent } from "../../../src/core/reducer.js";
 import { PENDING_STEP, type SagaState } from "../../../src/core/state.js";
@@ -20,8 +21,8 @@ export interface World {
   forward: Record<string, Outcome[]>;
   /** How attempt n of a step's compensation ends; past the end: "ok". */
   compensation: Record<string, Outcome[]>;
-  /** The `when` of conditional steps; missing: true. */
-  conditions: Record<string, boolean>;
+  /** The `when` of conditional steps (`throws`: it throws); missing: true. */
+  conditions: Record<string, boolean | "throws">;
   /** A cancel is requested once the stream holds this many events. */
   cancelAfterEvents: number | null;
   /** The worker dies (attempts in flight are forgotten) once the stream holds this many events. */
@@ -120,40 +121,39 @@ export function simulate(plan: SagaPlan, world: World, maxIterations = 5_000): S
     inFlight.delete(step);
     now += 10 + choose(40);
     // An aborted attempt usually stops as aborted; sometimes it had already finished (a race).
+    let outcome: AttemptOutcome;
+    let random = 0;
     if (entry.abortError !== null && entry.phase === "forward" && choose(4) !== 3) {
-      current = append({
-        type: "StepAborted",
-        step,
-        attempt: entry.attempt,
-        error: entry.abortError,
-      });
-      return;
+      outcome = { kind: "aborted", reason: entry.abortError };
+    } else {
+      const scripted = outcomeOf(entry.phase, step, entry.attempt);
+      const what = entry.phase === "forward" ? step : `${step} (compensation)`;
+      if (scripted === "ok") {
+        outcome = { kind: "ok", result: { step, attempt: entry.attempt } };
+      } else {
+        const error = toErrorInfo(
+          scripted === "retryable"
+            ? new Error(`${what} attempt ${entry.attempt}: service unavailable`)
+            : new TerminalError(`${what} attempt ${entry.attempt}: declined`, {
+                code: "DECLINED",
+              }),
+        );
+        outcome = { kind: "error", error };
+        random = choose(1000) / 1000;
+      }
     }
-    const outcome = outcomeOf(entry.phase, step, entry.attempt);
-    if (outcome === "ok") {
-      current = append(
-        entry.phase === "forward"
-          ? {
-              type: "StepCompleted",
-              step,
-              attempt: entry.attempt,
-              result: { step, attempt: entry.attempt },
-            }
-          : { type: "StepCompensated", step, attempt: entry.attempt },
-      );
-      return;
-    }
-    const what = entry.phase === "forward" ? step : `${step} (compensation)`;
-    const error = toErrorInfo(
-      outcome === "retryable"
-        ? new Error(`${what} attempt ${entry.attempt}: service unavailable`)
-        : new TerminalError(`${what} attempt ${entry.attempt}: declined`, { code: "DECLINED" }),
-    );
-    const s = current.steps[step] ?? PENDING_STEP;
-    const random = choose(1000) / 1000;
-    current = append(
-      attemptFailed(entry.phase, stepPlan(step), s, entry.attempt, error, now, random),
-    );
+    // The engine's own mapping from outcome to event (src/core/outcome.ts).
+    const event = outcomeEvent({
+      phase: entry.phase,
+      plan: stepPlan(step),
+      state: current.steps[step] ?? PENDING_STEP,
+      attempt: entry.attempt,
+      outcome,
+      abortError: entry.abortError,
+      now,
+      random,
+    });
+    if (event) current = append(event);
   };
 
   let iterations = 0;
@@ -171,7 +171,9 @@ export function simulate(plan: SagaPlan, world: World, maxIterations = 5_000): S
       cancelRequested,
       evaluate: (step) => {
         evaluations.push(step);
-        return world.conditions[step] ?? true;
+        const condition = world.conditions[step] ?? true;
+        if (condition === "throws") throw new Error(`the when of ${step} threw`);
+        return condition;
       },
     });
     decisions.push({ now, decision });
@@ -180,13 +182,14 @@ export function simulate(plan: SagaPlan, world: World, maxIterations = 5_000): S
         current = append(decision.event);
         continue;
       case "start":
-        for (const { step, attempt } of decision.attempts) {
-          current = append(
-            decision.phase === "forward"
-              ? { type: "StepStarted", step, attempt }
-              : { type: "StepCompensationStarted", step, attempt },
-          );
-          inFlight.set(step, { phase: decision.phase, attempt, abortError: null });
+        for (const start of decision.attempts) {
+          for (const event of attemptStartEvents(decision.phase, start)) current = append(event);
+          if (!start.failWith)
+            inFlight.set(start.step, {
+              phase: decision.phase,
+              attempt: start.attempt,
+              abortError: null,
+            });
         }
         continue;
       case "abort":
