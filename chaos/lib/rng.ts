@@ -41,7 +41,7 @@ export function freePort(): Promise<number> {
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
     });
   });
 }

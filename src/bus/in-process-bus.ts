@@ -1,4 +1,5 @@
 import { ensureError, ErrorCodes } from "../core/errors.js";
+import { cappedBackoff } from "../core/retry.js";
 import {
   PartialBatchFailure,
   type BatchHandler,
@@ -9,6 +10,7 @@ import {
   type Subscription,
 } from "../engine/bus-port.js";
 import { type Logger, silentLogger } from "../engine/logger.js";
+import { LoopPause } from "../engine/pause.js";
 import { busError } from "./bus-errors.js";
 import type { DeadLetter } from "./dead-letter.js";
 import type { BusStats } from "./bus-stats.js";
@@ -208,7 +210,7 @@ export class InProcessBus implements EventBus {
   /** What members need from the bus: backoff, the dead letters, the logger. */
   private readonly care: MemberCare = {
     backoff: (deliveries) =>
-      Math.min(this.retryMaxDelayMs, this.retryDelayMs * 2 ** Math.min(deliveries - 1, 30)),
+      cappedBackoff(deliveries, { baseMs: this.retryDelayMs, maxMs: this.retryMaxDelayMs }),
     bury: (letter) => {
       this.deadLetters.push(letter);
       if (this.deadLetters.length > this.maxDeadLetters) this.deadLetters.shift();
@@ -235,7 +237,7 @@ interface MemberCare {
 /** One subscription: a loop taking the group's next due message. */
 class Member implements Subscription {
   private stopping = false;
-  private wakeUp: (() => void) | null = null;
+  private readonly pause = new LoopPause();
   private readonly done: Promise<void>;
 
   constructor(
@@ -250,7 +252,7 @@ class Member implements Subscription {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.pause.wake();
   }
 
   async stop(): Promise<void> {
@@ -279,16 +281,7 @@ class Member implements Subscription {
 
   /** Waits for a publish, a release, stop(), or `ms` (a retry coming due). */
   private idle(ms: number | null): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-      if (ms !== null) timer = setTimeout(done, Math.max(1, ms));
-      this.wakeUp = done;
-    });
+    return this.pause.sleep(ms === null ? null : Math.max(1, ms));
   }
 
   private async handle(taken: Delivery[]): Promise<void> {

@@ -1,6 +1,8 @@
 import { ensureError } from "../core/errors.js";
+import { cappedBackoff } from "../core/retry.js";
 import type { BusMessage, EventBus } from "../engine/bus-port.js";
 import { type Logger, silentLogger } from "../engine/logger.js";
+import { LoopPause } from "../engine/pause.js";
 import type { OutboxRow, Store } from "../engine/store-port.js";
 import { validMessage } from "./message-codec.js";
 
@@ -39,7 +41,7 @@ export class OutboxRelay {
   private readonly logger: Logger;
   private running: Promise<void> | null = null;
   private stopping = false;
-  private wakeUp: (() => void) | null = null;
+  private readonly pause = new LoopPause();
   private failures = 0;
   private sentTotal = 0;
   private lastError: string | null = null;
@@ -60,13 +62,13 @@ export class OutboxRelay {
 
   /** Runs the next pass now instead of after the pause (e.g. right after a commit). */
   poke(): void {
-    this.wakeUp?.();
+    this.pause.wake();
   }
 
   /** Finishes the batch in hand (published and deleted, or rolled back), then stops. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wakeUp?.();
+    this.pause.wake();
     await this.running;
   }
 
@@ -97,13 +99,13 @@ export class OutboxRelay {
         const err = ensureError(thrown);
         this.failures++;
         this.lastError = err.message;
-        pauseMs = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(this.failures - 1, 10));
+        pauseMs = cappedBackoff(this.failures, { baseMs: 100, maxMs: this.maxBackoffMs });
         this.logger.warn(
           { err, failures: this.failures, retryInMs: pauseMs },
           "outbox relay failed; the rows stay in the outbox and are sent again",
         );
       }
-      if (pauseMs > 0 && !this.stopping) await this.pause(pauseMs);
+      if (pauseMs > 0 && !this.stopping) await this.pause.sleep(pauseMs);
     }
   }
 
@@ -122,18 +124,6 @@ export class OutboxRelay {
       }
     }
     if (messages.length > 0) await this.options.bus.publish(messages);
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 }
 

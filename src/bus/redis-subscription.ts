@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { ensureError } from "../core/errors.js";
+import { cappedBackoff } from "../core/retry.js";
 import {
   PartialBatchFailure,
   type BatchHandler,
@@ -7,6 +8,7 @@ import {
   type Subscription,
 } from "../engine/bus-port.js";
 import type { Logger } from "../engine/logger.js";
+import { LoopPause } from "../engine/pause.js";
 import { decodeMessage, type Fields } from "./message-codec.js";
 import {
   ensureGroup,
@@ -38,7 +40,8 @@ export interface RedisSubscriptionContext {
 
 /** How long stop() waits for a blocked read to be released before it cuts the connection. */
 const STOP_GRACE_MS = 1_000;
-const MAX_BACKOFF_MS = 5_000;
+/** Backoff of the read loop after failures in a row (Redis down, the group gone). */
+const READ_BACKOFF = { baseMs: 100, maxMs: 5_000 };
 /** Last handler errors kept for dead letters (per subscription). */
 const MAX_REMEMBERED_ERRORS = 10_000;
 
@@ -54,7 +57,7 @@ export class RedisStreamsSubscription implements Subscription {
   private stopping = false;
   private reading = false;
   private blockingClientId: number | null = null;
-  private wakeUp: (() => void) | null = null;
+  private readonly pause = new LoopPause();
   private claimCursor = "0-0";
   private nextClaimAt = 0;
   private readonly claimIntervalMs: number;
@@ -82,7 +85,7 @@ export class RedisStreamsSubscription implements Subscription {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
-    this.wakeUp?.();
+    this.pause.wake();
     if (this.reading && this.blockingClientId !== null) {
       // Makes the blocked XREADGROUP return at once, as if it timed out: no entry is lost.
       this.ctx.command
@@ -125,7 +128,7 @@ export class RedisStreamsSubscription implements Subscription {
       } catch (thrown) {
         if (this.stopping) break;
         failures++;
-        const delayMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures - 1, 6));
+        const delayMs = cappedBackoff(failures, READ_BACKOFF);
         const err = ensureError(thrown);
         if (isNoGroupError(err)) {
           // Redis lost the stream (restart without persistence) or someone destroyed the group.
@@ -140,21 +143,9 @@ export class RedisStreamsSubscription implements Subscription {
         } else {
           this.ctx.logger.warn({ err, ...this.who, retryInMs: delayMs }, "bus read loop failed");
         }
-        await this.pause(delayMs);
+        await this.pause.sleep(delayMs);
       }
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 
   /** New entries for this member, waiting up to blockMs (less when a claim pass is due). */

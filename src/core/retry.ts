@@ -1,16 +1,40 @@
 import type { ErrorInfo } from "./errors.js";
 import type { RetryPolicy } from "./plan.js";
 
+/** How a delay grows with each failure in a row (see `cappedBackoff`). */
+export interface BackoffShape {
+  /** The delay after the first failure. */
+  baseMs: number;
+  /** Upper bound of one delay. */
+  maxMs: number;
+  /** Multiplier of the delay for each further failure (default 2). */
+  factor?: number;
+}
+
+/**
+ * Delay after `failures` failures in a row (1-based; 0 or less counts as 1):
+ * `baseMs * factor^(failures-1)`, capped at `maxMs`. The one exponential backoff of the
+ * codebase: retry policies (`backoffDelay`) add jitter to it; reconnect and poll loops use it as is.
+ * @example cappedBackoff(3, { baseMs: 100, maxMs: 5_000 }) // 400
+ */
+export function cappedBackoff(failures: number, shape: BackoffShape): number {
+  if (shape.baseMs === 0) return 0;
+  const exponent = Math.max(0, failures - 1);
+  // Past the cap the power only overflows: stop at maxMs.
+  const grown = shape.baseMs * Math.pow(shape.factor ?? 2, exponent);
+  return Number.isFinite(grown) ? Math.min(shape.maxMs, grown) : shape.maxMs;
+}
+
 /**
  * Delay before the attempt after `failedAttempt` (1-based): `initial * backoff^(n-1)`, capped at
  * `maxDelayMs`, with the `jitter` fraction of it randomised by `random` in [0, 1).
  */
 export function backoffDelay(policy: RetryPolicy, failedAttempt: number, random: number): number {
-  if (policy.initialDelayMs === 0) return 0;
-  const exponent = Math.max(0, failedAttempt - 1);
-  // Past the cap the power only overflows: stop at maxDelayMs.
-  const grown = policy.initialDelayMs * Math.pow(policy.backoff, exponent);
-  const base = Number.isFinite(grown) ? Math.min(policy.maxDelayMs, grown) : policy.maxDelayMs;
+  const base = cappedBackoff(failedAttempt, {
+    baseMs: policy.initialDelayMs,
+    maxMs: policy.maxDelayMs,
+    factor: policy.backoff,
+  });
   const jittered = base * (1 - policy.jitter) + base * policy.jitter * random;
   return Math.max(0, Math.round(jittered));
 }

@@ -1,6 +1,7 @@
 import { TerminalError } from "../core/errors.js";
 import type { RetryPolicy } from "../core/plan.js";
 import { defineSaga, type SagaDefinition } from "../engine/definition.js";
+import { pause } from "../engine/pause.js";
 
 /** Defaults the service applies to its sagas (SAGA_TIMEOUT_SECONDS, SAGA_RETRY_ATTEMPTS, …). */
 export interface SagaDefaults {
@@ -17,13 +18,11 @@ interface DemoInput {
   step_ms?: number;
 }
 
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), reject(new Error("aborted"))), {
-      once: true,
-    });
-  });
+/** Takes `ms`, like a call downstream; fails as soon as the step's signal aborts. */
+async function work(ms: number, signal: AbortSignal): Promise<void> {
+  await pause(ms, signal);
+  if (signal.aborted) throw new Error("aborted");
+}
 
 /**
  * A self-contained saga to try the service with (no downstream services needed): reserve, charge,
@@ -38,12 +37,12 @@ export function demoOrderSaga(defaults: SagaDefaults = {}): SagaDefinition<DemoI
       ctx: { input: DemoInput; idempotencyKey: string },
       { signal }: { signal: AbortSignal },
     ) => {
-      await pause(Math.min(10_000, Math.max(0, ctx.input.step_ms ?? 300)), signal);
+      await work(Math.min(10_000, Math.max(0, ctx.input.step_ms ?? 300)), signal);
       if (ctx.input.fail_at === name) throw new TerminalError(`${name} failed (asked by fail_at)`);
       return { done: name, key: ctx.idempotencyKey };
     },
     compensate: async (_ctx: unknown, { signal }: { signal: AbortSignal }) => {
-      await pause(50, signal);
+      await work(50, signal);
       return { undone: undo };
     },
   });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type { InjectOptions } from "fastify";
 import { beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 import { call, expectError, type Reply } from "./support/http.js";
 import { sagaIn, useService } from "./support/service.js";
 import { bearer, signToken, unsignedToken } from "./support/tokens.js";
@@ -465,7 +465,10 @@ describe("API auth with REQUIRE_API_KEY=true, API_KEY, API_KEYS and JWT_SECRET",
         break;
       case "POST /sagas/{id}/cancel":
         expect(reply.body.saga_id).toBe(id);
-        await eventually(async () => (await o.get(id, { tenantId }))?.status === "compensated");
+        await waitUntil(
+          "the cancelled saga compensated",
+          async () => (await o.get(id, { tenantId }))?.status === "compensated",
+        );
         expect((await o.get(id, { tenantId }))?.reason).toBe("cancelled");
         break;
       case "POST /sagas/{id}/retry":

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import { createService, type Service } from "../../src/service.js";
-import { eventually } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 
 const SECRET = "canary-7f3a9c2e-secret";
 let downstream: Server;
@@ -150,7 +150,8 @@ describe("definitions API", () => {
     });
     expect(start.statusCode).toBe(201);
     const id = start.json<{ saga_id: string }>().saga_id;
-    await eventually(
+    await waitUntil(
+      `saga ${id} completed`,
       async () =>
         (await call("GET", `/sagas/${id}`, VIEWER)).json<{ status: string }>().status ===
         "completed",

@@ -6,7 +6,8 @@ import { demoOrderSaga } from "../../src/definitions/demo-order.js";
 import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js";
 import type { Store } from "../../src/engine/store-port.js";
 import { createService, type Service } from "../../src/service.js";
-import { eventually, untilAborted } from "../helpers/engine.js";
+import { untilAborted } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 import { storeKinds } from "../helpers/stores.js";
 
 let undoBroken = true;
@@ -76,7 +77,8 @@ describe.each(storeKinds())("HTTP API endpoints: $name", (kind) => {
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
   const waitForStatus = async (id: string, status: string) => {
-    await eventually(
+    await waitUntil(
+      `saga ${id} ${status}`,
       async () =>
         (await inject("GET", `/sagas/${id}`)).json<{ status: string }>().status === status,
     );
@@ -225,7 +227,8 @@ describe.each(storeKinds())("HTTP API endpoints: $name", (kind) => {
     const { saga_id } = (await inject("POST", "/sagas/start", { saga_type: "slow" })).json<{
       saga_id: string;
     }>();
-    await eventually(
+    await waitUntil(
+      "the second step running",
       async () =>
         (await inject("GET", `/sagas/${saga_id}/steps`)).json<{ steps: { status: string }[] }>()
           .steps[1]?.status === "running",
@@ -318,7 +321,10 @@ describe.each(storeKinds())("HTTP API endpoints: $name", (kind) => {
     const slow = (await inject("POST", "/sagas/start", { saga_type: "slow" })).json<{
       saga_id: string;
     }>();
-    await eventually(async () => (await metric('saga_running_current{saga_type="slow"}')) >= 1);
+    await waitUntil(
+      "a slow saga counted as running",
+      async () => (await metric('saga_running_current{saga_type="slow"}')) >= 1,
+    );
     await inject("POST", `/sagas/${slow.saga_id}/cancel`);
     await waitForStatus(slow.saga_id, "compensated");
     expect(await metric('saga_failed_total{saga_type="slow"}')).toBeGreaterThanOrEqual(1);

@@ -10,7 +10,8 @@ import type { BusMessage } from "../../src/engine/bus-port.js";
 import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { createService, type Service } from "../../src/service.js";
-import { recorder, waitUntil } from "../helpers/buses.js";
+import { recorder } from "../helpers/buses.js";
+import { waitUntil } from "../helpers/time.js";
 import {
   assertRedisAnswers,
   deleteKeys,
@@ -129,7 +130,7 @@ describe("Events API (PostgreSQL + Redis Streams)", () => {
     await waitUntil(
       "the marker's saga",
       async () => (await sagasOf(tenantId, "api_onboarding", marker)).length === 1,
-      20_000,
+      { timeoutMs: 20_000 },
     );
   };
 
@@ -171,7 +172,7 @@ describe("Events API (PostgreSQL + Redis Streams)", () => {
     await waitUntil(
       "the triggered saga",
       async () => (await sagasOf("tenant-a", "api_onboarding", userId)).length === 1,
-      20_000,
+      { timeoutMs: 20_000 },
     );
     const [saga] = await sagasOf("tenant-a", "api_onboarding", userId);
     expect(saga).toMatchObject({
@@ -202,7 +203,7 @@ describe("Events API (PostgreSQL + Redis Streams)", () => {
     await waitUntil(
       "a second saga",
       async () => (await sagasOf("tenant-a", "api_onboarding", userId)).length === 2,
-      20_000,
+      { timeoutMs: 20_000 },
     );
     // The watcher is another consumer of the bus: it may see the copy after the intake did.
     const isCopy = (m: BusMessage) => m.headers?.["x-replay-of"] === eventId && m.id !== eventId;
@@ -452,7 +453,7 @@ describe("Events API, embedded (PGlite + in-process bus, no REDIS_URL)", () => {
       payload: { stream_id: userId, type: "user.registered", data: { user_id: userId } },
     });
     expect(published.status, published.text).toBe(201);
-    await waitUntil("the triggered saga", async () => (await count()) === 1, 20_000);
+    await waitUntil("the triggered saga", async () => (await count()) === 1, { timeoutMs: 20_000 });
     const replay = await call(service.app, { method: "POST", url: `/events/replay/${userId}` });
     expect(replay.status, replay.text).toBe(202);
     // A later event's saga starts only after the replayed copy was handled (one consumer, in order).
@@ -472,7 +473,7 @@ describe("Events API, embedded (PGlite + in-process bus, no REDIS_URL)", () => {
             limit: 1000,
           })
         ).items.some((s) => (s.input as { user_id: string }).user_id === marker),
-      20_000,
+      { timeoutMs: 20_000 },
     );
     expect(await count()).toBe(1);
     const health = await call(service.app, { method: "GET", url: "/health" });

@@ -6,6 +6,7 @@ import { StartQuota } from "../../src/api/start-quota.js";
 import { HttpError } from "../../src/api/http-errors.js";
 import { SagaMetrics } from "../../src/telemetry/metrics.js";
 import { OVERFLOW_LABEL } from "../../src/telemetry/label-guard.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { call, expectError } from "./support/http.js";
 import { sagaIn, useService } from "./support/service.js";
 
@@ -57,12 +58,12 @@ describe("API quotas and boundaries (PostgreSQL)", () => {
     });
 
     it("refills with time (injected clock)", () => {
-      let now = 0;
-      const quota = new StartQuota(2, () => now);
+      const clock = new FakeClock();
+      const quota = new StartQuota(2, () => clock.now());
       for (let i = 0; i < 4; i++) quota.take("t"); // burst: 2 s' worth
       expect(() => quota.take("t")).toThrow(HttpError);
       quota.take("u"); // another tenant has its own bucket
-      now += 500;
+      clock.advance(500);
       quota.take("t"); // 0.5 s * 2/s = one start
       expect(() => quota.take("t")).toThrow(/retry in 1 s/);
     });

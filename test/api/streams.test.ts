@@ -5,7 +5,7 @@ import type { SagaEvent } from "../../src/core/events.js";
 import type { SagaState } from "../../src/core/state.js";
 import { StreamHub, type StreamSubscriber } from "../../src/api/stream-hub.js";
 import { HttpError } from "../../src/api/http-errors.js";
-import { eventually } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 import { sagaIn, useService } from "./support/service.js";
 
 const KEYS = {
@@ -118,7 +118,9 @@ describe("saga streams: close when caught up, keep-alive, caps (PostgreSQL)", ()
     const id = await sagaIn(h.service, "ta", "running");
     const s = await stream(`/sagas/${id}/stream`, KEYS.a1);
     expect(s.status).toBe(200);
-    await eventually(() => s.text().includes(": keep-alive"), 30_000);
+    await waitUntil("a keep-alive comment", () => s.text().includes(": keep-alive"), {
+      timeoutMs: 30_000,
+    });
     await h.service.orchestrator.cancel(id, { tenantId: "ta" });
     await s.ended;
     expect(s.text()).toContain("event: SagaCompensated");
@@ -153,10 +155,14 @@ describe("saga streams: close when caught up, keep-alive, caps (PostgreSQL)", ()
     a1[0]!.close();
     await a1[0]!.ended;
     let again: OpenStream | undefined;
-    await eventually(async () => {
-      again = await stream(path("ta"), KEYS.a1);
-      return again.status === 200;
-    }, 30_000);
+    await waitUntil(
+      "a stream opened again",
+      async () => {
+        again = await stream(path("ta"), KEYS.a1);
+        return again.status === 200;
+      },
+      { timeoutMs: 30_000 },
+    );
     again!.close();
     for (const s of [...a1, a2, b]) s.close();
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { InjectOptions } from "fastify";
 import { beforeAll, describe, expect, it } from "vitest";
-import { eventually, sleep } from "../helpers/engine.js";
+import { sleep, waitUntil } from "../helpers/time.js";
 import { call, expectError, type Reply } from "./support/http.js";
 import { useService } from "./support/service.js";
 import { bearer, signToken } from "./support/tokens.js";
@@ -61,8 +61,14 @@ describe("tenant isolation (JWT tenants and API_KEYS)", () => {
       [bJwtHeaders, { saga_type: "stuck_order", input: {} }],
     ] as const)
       bSagas.push((await start(headers, payload)).body.saga_id as string);
-    await eventually(async () => (await statusOf(aHeaders, aSagas.completed)) === "completed");
-    await eventually(async () => (await statusOf(aHeaders, aSagas.failed)) === "failed");
+    await waitUntil(
+      "A's saga completed",
+      async () => (await statusOf(aHeaders, aSagas.completed)) === "completed",
+    );
+    await waitUntil(
+      "A's saga failed",
+      async () => (await statusOf(aHeaders, aSagas.failed)) === "failed",
+    );
   });
 
   const B_CALLERS: { name: string; headers: () => Headers }[] = [
@@ -106,7 +112,10 @@ describe("tenant isolation (JWT tenants and API_KEYS)", () => {
       url: `/sagas/${aSagas.running}/cancel`,
     });
     expect(cancelled.status).toBe(202);
-    await eventually(async () => (await statusOf(aHeaders, aSagas.running)) === "compensated");
+    await waitUntil(
+      "A's running saga compensated",
+      async () => (await statusOf(aHeaders, aSagas.running)) === "compensated",
+    );
     const retried = await as(aHeaders, { method: "POST", url: `/sagas/${aSagas.failed}/retry` });
     expect(retried.status).toBe(202);
   });

@@ -1,5 +1,4 @@
 import fc from "fast-check";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes, SagaError } from "../../src/core/errors.js";
 import { Orchestrator } from "../../src/engine/orchestrator.js";
@@ -7,6 +6,7 @@ import type { Store } from "../../src/engine/store-port.js";
 import { defineSaga, PostgresStore, replay, TerminalError } from "../../src/index.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema, uniqueTenant } from "../helpers/stores.js";
+import { sleep } from "../helpers/time.js";
 
 // The real orchestrator on a store that misbehaves as a database under stress does: a write that
 // fails, one that is slow, and one that commits but whose reply is lost. fast-check picks the

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { PgServer } from "../../chaos/lib/pg-server.js";
 import { freePort } from "../../chaos/lib/rng.js";
 import { PostgresStore } from "../../src/index.js";
+import { waitUntil } from "../helpers/time.js";
 
 // A PostgreSQL of the test's own (initdb into a temporary folder, another port): it is stopped
 // and started here; the shared server on 5432 is never touched.
@@ -31,15 +32,15 @@ describe("a PostgresStore opened while PostgreSQL is down", () => {
         await server.stopImmediate();
         await expect(store.now()).rejects.toThrow();
         await server.start();
-        let recovered = false;
-        for (let i = 0; i < 100 && !recovered; i++) {
-          recovered = await store.now().then(
-            () => true,
-            () => false,
-          );
-          if (!recovered) await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(recovered).toBe(true);
+        await waitUntil(
+          "the store answers after the restart",
+          () =>
+            store.now().then(
+              () => true,
+              () => false,
+            ),
+          { timeoutMs: 10_000, intervalMs: 100 },
+        );
       } finally {
         await store.close();
       }

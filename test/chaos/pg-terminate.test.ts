@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { PgServer } from "../../chaos/lib/pg-server.js";
 import { freePort } from "../../chaos/lib/rng.js";
 import { createOrchestrator, defineSaga } from "../../src/index.js";
+import { sleep } from "../helpers/time.js";
 
 // Found by the chaos harness: pg_terminate_backend of a connection that a transaction had checked
 // out made node-postgres emit an unhandled 'error' and the whole process exit. A PostgreSQL of the
@@ -38,7 +39,7 @@ describe("backends terminated under load (pg_terminate_backend)", () => {
         const terminator = (async () => {
           while (!stop) {
             terminated += await server.terminateBackends(20).catch(() => 0);
-            await new Promise((r) => setTimeout(r, 10));
+            await sleep(10);
           }
         })();
         for (let round = 0; round < 60; round++) {

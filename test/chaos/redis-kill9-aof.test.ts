@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RedisServer, type RedisPersistence } from "../../chaos/lib/redis-server.js";
 import { freePort } from "../../chaos/lib/rng.js";
 import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
-import { messages, recorder, waitUntil } from "../helpers/buses.js";
+import { messages, recorder } from "../helpers/buses.js";
+import { waitUntil } from "../helpers/time.js";
 import { uniqueKeyPrefix } from "../helpers/redis.js";
 
 // kill -9 of a redis-server of the test's own (never the shared one) while a consumer group has
@@ -49,7 +50,9 @@ describe.each<[RedisPersistence, number]>([
       const reader = new RedisStreamsBus(options);
       buses.push(reader);
       await reader.subscribe({ group: "g", consumer: "c2", claimIdleMs: 500 }, back.handler);
-      await waitUntil("entries after the restart", () => back.seen.length >= survivors, 30_000);
+      await waitUntil("entries after the restart", () => back.seen.length >= survivors, {
+        timeoutMs: 30_000,
+      });
       expect(back.ids()).toEqual(sent.map((m) => m.id));
     }
   });

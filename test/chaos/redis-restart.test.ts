@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
-import { message, messages, recorder, waitUntil } from "../helpers/buses.js";
+import { message, messages, recorder } from "../helpers/buses.js";
+import { waitUntil } from "../helpers/time.js";
 import { assertRedisAnswers, rawRedis, uniqueKeyPrefix } from "../helpers/redis.js";
-import { RedisServerProcess } from "../helpers/redis-server.js";
+import { RedisServer } from "../../chaos/lib/redis-server.js";
 
 // Redis shut down (`redis-cli shutdown nosave`) and started again under a live subscriber.
 // The restarted server is this file's own redis-server on a free port, not the shared one on
@@ -16,12 +17,12 @@ const lines: LogLine[] = [];
 const at = (level: string) => (_fields: object, message: string) => lines.push({ level, message });
 const logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 
-let server: RedisServerProcess;
+let server: RedisServer;
 const buses: RedisStreamsBus[] = [];
 
 beforeAll(async () => {
   await assertRedisAnswers(); // the suite needs Redis (and redis-server) installed and running
-  server = await RedisServerProcess.create();
+  server = await RedisServer.create();
   await server.start();
 });
 
@@ -74,8 +75,10 @@ describe("Redis restart (chaos)", () => {
     await consumer.subscribe({ group: "idle", consumer: "c2" }, idle.handler);
     const after = messages(10, 20);
     await publisher.publish(after);
-    await waitUntil("after the restart", () => live.seen.length >= 20, 20_000);
-    await waitUntil("idle group after the restart", () => idle.seen.length >= 10, 20_000);
+    await waitUntil("after the restart", () => live.seen.length >= 20, { timeoutMs: 20_000 });
+    await waitUntil("idle group after the restart", () => idle.seen.length >= 10, {
+      timeoutMs: 20_000,
+    });
 
     expect(live.ids()).toEqual([...before, ...after].map((m) => m.id));
     expect(idle.ids()).toEqual(after.map((m) => m.id));

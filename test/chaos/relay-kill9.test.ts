@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
@@ -8,7 +6,9 @@ import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js"
 import { Orchestrator, type SagaHandle } from "../../src/engine/orchestrator.js";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { sqlClientOf } from "../../src/store/sql-client-of.js";
-import { recorder, waitUntil } from "../helpers/buses.js";
+import { recorder } from "../helpers/buses.js";
+import { killChaosChildren, spawnChild, type ChaosChild } from "../helpers/chaos-children.js";
+import { sleep, waitUntil } from "../helpers/time.js";
 import { byKey, expectedLifecycle, firstOccurrences } from "../helpers/events.js";
 import {
   assertRedisAnswers,
@@ -30,85 +30,22 @@ import {
 // duplicates are re-sends of the batch that was on the bus but not yet deleted (same ids).
 
 const ENTRY = fileURLToPath(new URL("./fixtures/relay-process.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-class RelayChild {
-  readonly messages: RelayChildMessage[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private stderr = "";
-  private readonly listeners = new Set<() => void>();
-
-  constructor(private readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) =>
-      child.once("exit", (code, signal) => resolve({ code, signal })),
-    );
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      try {
-        this.messages.push(JSON.parse(line) as RelayChildMessage);
-      } catch {
-        this.messages.push({ type: "warn", message: line });
-      }
-      for (const l of [...this.listeners]) l();
-    });
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
-      this.stderr = (this.stderr + chunk).slice(-4_000);
-    });
-  }
-
-  static spawn(config: RelayChildConfig): RelayChild {
-    const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
-      cwd: ROOT,
-      env: { ...process.env, [RELAY_CONFIG_ENV]: JSON.stringify(config) },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const relay = new RelayChild(child);
-    running.add(relay);
-    void relay.exited.then(() => running.delete(relay));
-    return relay;
-  }
-
-  published(): Extract<RelayChildMessage, { type: "published" }>[] {
-    return this.messages.filter(
-      (m): m is Extract<RelayChildMessage, { type: "published" }> => m.type === "published",
-    );
-  }
-
-  /** Resolves when `check` holds after a message; fails after `ms`. */
-  until(what: string, check: () => boolean, ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.listeners.delete(listener);
-        reject(
-          new Error(
-            `relay child: ${what} not seen within ${ms} ms\nstderr: ${this.stderr}\nlast: ${JSON.stringify(this.messages.slice(-5))}`,
-          ),
-        );
-      }, ms);
-      const listener = () => {
-        if (!check()) return;
-        clearTimeout(timer);
-        this.listeners.delete(listener);
-        resolve();
-      };
-      this.listeners.add(listener);
-      listener();
-    });
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
+function spawnRelay(config: RelayChildConfig): ChaosChild<RelayChildMessage> {
+  return spawnChild<RelayChildMessage>("relay", {
+    entry: ENTRY,
+    configEnv: RELAY_CONFIG_ENV,
+    config,
+    unparsed: (line) => ({ type: "warn", message: line }),
+  });
 }
-
-const running = new Set<RelayChild>();
 
 const workflow = defineSaga<{ n: number }>({
   name: "relay_chaos",
   steps: ["a", "b", "c"].map((name) => ({
     name,
     action: async () => {
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 15));
+      await sleep(5 + Math.random() * 15);
       return name;
     },
     compensate: () => undefined,
@@ -137,8 +74,7 @@ describe("kill -9 of the outbox relay (chaos)", () => {
     });
   });
   afterEach(async () => {
-    for (const child of running) child.kill("SIGKILL");
-    await Promise.all([...running].map((c) => c.exited));
+    await killChaosChildren();
   });
   afterAll(async () => {
     await orchestrator?.close({ graceMs: 0 });
@@ -170,21 +106,25 @@ describe("kill -9 of the outbox relay (chaos)", () => {
       const producer = (async () => {
         for (let n = 0; producing || n < 30; n++) {
           handles.push(await orchestrator.start("relay_chaos", { n }));
-          await new Promise((r) => setTimeout(r, 40));
+          await sleep(40);
         }
       })();
 
-      const first = RelayChild.spawn(config);
-      await first.until("ready", () => first.messages.some((m) => m.type === "ready"), 30_000);
-      await first.until("3 batches published", () => first.published().length >= 3, 30_000);
+      const first = spawnRelay(config);
+      await first.waitFor("ready", (m) => m.type === "ready", 30_000);
+      await first.waitUntil(
+        "3 batches published",
+        () => first.ofType("published").length >= 3,
+        30_000,
+      );
       // The 3rd batch is on the bus; its rows are held (not deleted) for 1.5 s: kill -9 now.
-      first.kill("SIGKILL");
+      first.signal("SIGKILL");
       expect((await first.exited).signal).toBe("SIGKILL");
-      const doomed = first.published().at(-1)!; // the last batch it sent: never deleted
-      await new Promise((r) => setTimeout(r, 300)); // the outbox grows while no relay runs
+      const doomed = first.ofType("published").at(-1)!; // the last batch it sent: never deleted
+      await sleep(300); // the outbox grows while no relay runs
 
-      const second = RelayChild.spawn({ ...config, holdAfterPublishMs: 0 });
-      await second.until("ready", () => second.messages.some((m) => m.type === "ready"), 30_000);
+      const second = spawnRelay({ ...config, holdAfterPublishMs: 0 });
+      await second.waitFor("ready", (m) => m.type === "ready", 30_000);
       producing = false;
       await producer;
       const results = await Promise.all(handles.map((h) => h.result()));
@@ -197,7 +137,7 @@ describe("kill -9 of the outbox relay (chaos)", () => {
       await waitUntil(
         `all ${expectedIds.size} events on the bus`,
         () => new Set(watched.seen.map((m) => m.id)).size >= expectedIds.size,
-        60_000,
+        { timeoutMs: 60_000 },
       );
       // The relay deletes a batch after the bus took it: the last one may still be on its way.
       const outboxRows = async () =>
@@ -206,7 +146,9 @@ describe("kill -9 of the outbox relay (chaos)", () => {
             "SELECT count(*)::int AS n FROM saga_outbox",
           )
         )[0]!.n;
-      await waitUntil("the outbox drained", async () => (await outboxRows()) === 0, 10_000);
+      await waitUntil("the outbox drained", async () => (await outboxRows()) === 0, {
+        timeoutMs: 10_000,
+      });
       expect(await outboxRows()).toBe(0);
 
       // Nothing lost, nothing foreign.

@@ -6,9 +6,9 @@ import { PostgresStore } from "../../src/store/postgres-store.js";
 import { createService, type Service } from "../../src/service.js";
 import { sqlClientOf } from "../../src/store/sql-client-of.js";
 import { call } from "../api/support/http.js";
-import { waitUntil } from "../helpers/buses.js";
+import { waitUntil } from "../helpers/time.js";
 import { assertRedisAnswers } from "../helpers/redis.js";
-import { RedisServerProcess } from "../helpers/redis-server.js";
+import { RedisServer } from "../../chaos/lib/redis-server.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema } from "../helpers/stores.js";
 
@@ -29,13 +29,13 @@ const onboarding = defineSaga<{ user_id: string }>({
 
 describe("service with Redis restarted mid-run (chaos)", () => {
   const schema = freshSchema();
-  let redis: RedisServerProcess;
+  let redis: RedisServer;
   let store: PostgresStore;
   let service: Service;
 
   beforeAll(async () => {
     await assertRedisAnswers();
-    redis = await RedisServerProcess.create();
+    redis = await RedisServer.create();
     await redis.start();
     store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
     const config = loadConfig({ REDIS_URL: redis.url, SAGA_SHUTDOWN_GRACE_SECONDS: "1" });
@@ -69,7 +69,7 @@ describe("service with Redis restarted mid-run (chaos)", () => {
     async () => {
       const before = `u-${randomUUID()}`;
       expect((await publish(before)).status).toBe(201);
-      await waitUntil("saga before the restart", () => started(before), 20_000);
+      await waitUntil("saga before the restart", () => started(before), { timeoutMs: 20_000 });
 
       await redis.shutdown();
       const during = [`u-${randomUUID()}`, `u-${randomUUID()}`];
@@ -79,7 +79,7 @@ describe("service with Redis restarted mid-run (chaos)", () => {
         async () =>
           (await call(service.app, { method: "GET", url: "/health" })).body.components.bus
             .status === "down",
-        20_000,
+        { timeoutMs: 20_000 },
       );
       const [waiting] = await sqlClientOf(store)!.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM saga_outbox WHERE type = 'user.registered'",
@@ -89,7 +89,9 @@ describe("service with Redis restarted mid-run (chaos)", () => {
 
       await redis.start();
       for (const userId of during)
-        await waitUntil(`saga of ${userId} after the restart`, () => started(userId), 30_000);
+        await waitUntil(`saga of ${userId} after the restart`, () => started(userId), {
+          timeoutMs: 30_000,
+        });
       const health = await call(service.app, { method: "GET", url: "/health" });
       expect(health.body.components.bus).toMatchObject({ status: "up", kind: "redis" });
       const sagas = (await service.orchestrator.list({ tenantId: "default", limit: 1000 })).items;

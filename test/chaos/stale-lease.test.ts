@@ -1,33 +1,16 @@
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SagaEvent } from "../../src/core/events.js";
 import { replay } from "../../src/core/reducer.js";
 import { PostgresStore } from "../../src/index.js";
 import { unpackState, type StoredState } from "../../src/store/state-codec.js";
-import { killChaosChildren, spawnChaosChild } from "../helpers/chaos-children.js";
+import { spawnChaosChild, useChaosSchema } from "../helpers/chaos-children.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
-import { freshSchema } from "../helpers/stores.js";
-import { ledgerDdl, readLedger } from "./fixtures/ledger.js";
-import type { ChildConfig, ChildMessage, LedgerConfig } from "./fixtures/protocol.js";
+import { HISTORY_S2_LOST_ONCE } from "./fixtures/chaos-saga.js";
+import { readLedger } from "./fixtures/ledger.js";
+import type { ChildConfig, ChildMessage } from "./fixtures/protocol.js";
+import { sleep } from "../helpers/time.js";
 
-const schema = freshSchema();
-const ledger: LedgerConfig = { kind: "table", url: TEST_DATABASE_URL, schema };
-let db: pg.Client;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await db.connect();
-  await db.query(`CREATE SCHEMA ${schema}`);
-  await db.query(ledgerDdl(schema));
-});
-
-afterEach(async () => {
-  await killChaosChildren();
-});
-
-afterAll(async () => {
-  await db.end();
-});
+const { schema, store: storeConfig, ledger, db } = useChaosSchema();
 
 interface Snapshot {
   instance: {
@@ -43,12 +26,12 @@ interface Snapshot {
 
 /** The saga as stored, read with plain SQL (not through the engine). */
 async function snapshot(sagaId: string): Promise<Snapshot> {
-  const { rows: instances } = await db.query<Snapshot["instance"]>(
+  const { rows: instances } = await db().query<Snapshot["instance"]>(
     `SELECT status, stream_version, lease_owner, lease_epoch::text, next_run_at, state
      FROM ${schema}.saga_instances WHERE id = $1`,
     [sagaId],
   );
-  const { rows: events } = await db.query<Snapshot["events"][number]>(
+  const { rows: events } = await db().query<Snapshot["events"][number]>(
     `SELECT seq, type, data FROM ${schema}.saga_events WHERE saga_id = $1 ORDER BY seq`,
     [sagaId],
   );
@@ -68,7 +51,7 @@ describe("a paused worker whose lease expired (PostgreSQL)", () => {
     { timeout: 120_000 },
     async () => {
       const base = {
-        store: { kind: "postgres", url: TEST_DATABASE_URL, schema },
+        store: storeConfig,
         ledger,
         leaseMs: 1_000,
         heartbeatMs: 200,
@@ -111,7 +94,7 @@ describe("a paused worker whose lease expired (PostgreSQL)", () => {
       // timer tick and A tries to write its outcome before any lease renewal can tell it the lease
       // is gone. This tests the store's fencing, not only the heartbeat.
       const overdueAt = markerSeenAt + SLOW_MS + 500;
-      while (Date.now() < overdueAt) await new Promise((r) => setTimeout(r, 50));
+      await sleep(Math.max(0, overdueAt - Date.now()));
 
       // A wakes up, its step 2 attempt 1 returns late; then A shuts down, which ends its runner.
       a.signal("SIGCONT");
@@ -162,17 +145,7 @@ describe("a paused worker whose lease expired (PostgreSQL)", () => {
           ? `${e.type} ${e.data.step}#${String(e.data.attempt)}`
           : e.type,
       );
-      expect(history).toEqual([
-        "SagaStarted",
-        "StepStarted s1#1",
-        "StepCompleted s1#1",
-        "StepStarted s2#1",
-        "StepStarted s2#2",
-        "StepCompleted s2#2",
-        "StepStarted s3#1",
-        "StepCompleted s3#1",
-        "SagaCompleted",
-      ]);
+      expect(history).toEqual(HISTORY_S2_LOST_ONCE);
       const s2Completed = events.filter((e) => e.type === "StepCompleted" && e.data.step === "s2");
       expect(s2Completed).toHaveLength(1);
       expect(s2Completed[0]!.data.result).toEqual({ by: "b", attempt: 2 });

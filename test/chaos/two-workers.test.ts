@@ -1,40 +1,25 @@
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createOrchestrator, type Orchestrator } from "../../src/index.js";
-import { killChaosChildren, spawnChaosChild, type ChaosChild } from "../helpers/chaos-children.js";
+import { spawnChaosChild, useChaosSchema, type ChaosChild } from "../helpers/chaos-children.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
-import { freshSchema } from "../helpers/stores.js";
+import { waitUntil } from "../helpers/time.js";
 import { CHAOS_SAGA, CHAOS_STEPS, producerSaga } from "./fixtures/chaos-saga.js";
-import { ledgerDdl, readLedger, type LedgerRow } from "./fixtures/ledger.js";
-import type { ChildConfig, LedgerConfig } from "./fixtures/protocol.js";
+import { readLedger, type LedgerRow } from "./fixtures/ledger.js";
+import type { ChildConfig } from "./fixtures/protocol.js";
 
 const SAGAS = 500;
 
-const schema = freshSchema();
-const ledger: LedgerConfig = { kind: "table", url: TEST_DATABASE_URL, schema };
-let db: pg.Client;
+const { schema, store, ledger, db } = useChaosSchema();
 let producer: Orchestrator | undefined;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await db.connect();
-  await db.query(`CREATE SCHEMA ${schema}`);
-  await db.query(ledgerDdl(schema));
-});
-
-afterEach(async () => {
-  await killChaosChildren();
-});
 
 afterAll(async () => {
   await producer?.close();
-  await db.end();
 });
 
 function worker(workerId: string): ChaosChild {
   const config: ChildConfig = {
     workerId,
-    store: { kind: "postgres", url: TEST_DATABASE_URL, schema },
+    store,
     ledger,
     startSaga: false,
     worker: true,
@@ -51,24 +36,22 @@ function worker(workerId: string): ChaosChild {
 }
 
 async function waitUntilAllSettled(timeoutMs: number): Promise<Map<string, number>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await db.query<{ status: string; n: string }>(
-      `SELECT status, count(*) AS n FROM ${schema}.saga_instances GROUP BY status`,
-    );
-    const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
-    const settled =
-      (counts.get("completed") ?? 0) +
-      (counts.get("compensated") ?? 0) +
-      (counts.get("failed") ?? 0);
-    if (settled >= SAGAS) return counts;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `not all sagas settled within ${timeoutMs} ms: ${JSON.stringify([...counts])}`,
+  let counts = new Map<string, number>();
+  return waitUntil(
+    () => `all sagas settled (counts: ${JSON.stringify([...counts])})`,
+    async () => {
+      const { rows } = await db().query<{ status: string; n: string }>(
+        `SELECT status, count(*) AS n FROM ${schema}.saga_instances GROUP BY status`,
       );
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+      counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
+      const settled =
+        (counts.get("completed") ?? 0) +
+        (counts.get("compensated") ?? 0) +
+        (counts.get("failed") ?? 0);
+      return settled >= SAGAS && counts;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 describe("two worker processes on one PostgreSQL schema", () => {
@@ -137,7 +120,7 @@ describe("two worker processes on one PostgreSQL schema", () => {
     }
 
     // Event streams: seq 1..n without gaps, one StepCompleted per step, projection up to date.
-    const { rows: events } = await db.query<{
+    const { rows: events } = await db().query<{
       saga_id: string;
       seq: number;
       type: string;
@@ -164,7 +147,7 @@ describe("two worker processes on one PostgreSQL schema", () => {
         sagaId,
       ).toEqual(happyPath);
     }
-    const { rows: projections } = await db.query<{ bad: string }>(
+    const { rows: projections } = await db().query<{ bad: string }>(
       `SELECT count(*) AS bad FROM ${schema}.saga_instances i
        WHERE i.lease_owner IS NOT NULL OR i.next_run_at IS NOT NULL
           OR i.stream_version <> (SELECT max(seq) FROM ${schema}.saga_events e WHERE e.saga_id = i.id)`,

@@ -11,6 +11,7 @@ import { PrometheusProcess } from "../helpers/prometheus.js";
 import { TEST_REDIS_URL, deleteKeys, rawRedis, uniqueKeyPrefix } from "../helpers/redis.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema } from "../helpers/stores.js";
+import { sleep } from "../helpers/time.js";
 
 interface Panel {
   id: number;
@@ -172,7 +173,7 @@ describe("the Grafana dashboard's queries on a real Prometheus", () => {
               occurredAt: Date.now(),
             },
           ]);
-        await new Promise((r) => setTimeout(r, 250));
+        await sleep(250);
       }
     })();
 
@@ -183,7 +184,7 @@ describe("the Grafana dashboard's queries on a real Prometheus", () => {
       const deadline = Date.now() + 120_000;
       let pending = queries;
       while (pending.length > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 2_000));
+        await sleep(2_000);
         const next: typeof queries = [];
         for (const q of pending) {
           const result = await p.query(q.expr);

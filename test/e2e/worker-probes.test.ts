@@ -11,7 +11,7 @@ import {
   spawnSaga,
   type Spawned,
 } from "./support/processes.js";
-import { pollUntil } from "./support/service.js";
+import { waitUntil } from "../helpers/time.js";
 
 /**
  * A TCP relay between the worker and PostgreSQL, so the test can make the store unreachable for
@@ -62,6 +62,22 @@ async function get(path: string): Promise<{ status: number; text: string }> {
   return { status: response.status, text: await response.text() };
 }
 
+/** Polls GET /health/ready until it answers `status`, and returns that answer. */
+function readiness(
+  what: string,
+  status: 200 | 503,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<{ status: number; text: string }> {
+  return waitUntil(
+    what,
+    async () => {
+      const answer = await get("/health/ready");
+      return answer.status === status && answer;
+    },
+    { intervalMs: 100, ...options, retryErrors: true },
+  );
+}
+
 beforeAll(async () => {
   database = await createFreshDatabase();
   const target = new URL(database.url);
@@ -90,13 +106,13 @@ beforeAll(async () => {
       SAGA_SHUTDOWN_GRACE_SECONDS: "30",
     }),
   );
-  await pollUntil(
+  await waitUntil(
     "the worker's readiness",
     async () => {
       if (!worker.alive) throw new Error(worker.describe("exited"));
-      return (await get("/health/ready")).status === 200 ? true : undefined;
+      return (await get("/health/ready")).status === 200;
     },
-    120_000,
+    { timeoutMs: 120_000, intervalMs: 100, retryErrors: true },
   );
 });
 
@@ -119,13 +135,13 @@ describe("saga worker: probes, metrics, drain", () => {
     const saga = await producer!.start("demo_order", { order_id: "w-1", step_ms: 10 });
     const result = await saga.result();
     expect(result.status).toBe("completed");
-    const metrics = await pollUntil(
+    const metrics = await waitUntil(
       "the worker's count of the completed saga",
       async () => {
         const { text } = await get("/metrics");
-        return /saga_completed_total\{saga_type="demo_order"\} 1\b/.test(text) ? text : undefined;
+        return /saga_completed_total\{saga_type="demo_order"\} 1\b/.test(text) && text;
       },
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 100, retryErrors: true },
     );
     expect(metrics).toContain("# TYPE saga_started_total counter");
     expect(metrics).toContain("process_cpu_seconds_total");
@@ -136,46 +152,29 @@ describe("saga worker: probes, metrics, drain", () => {
 
   it("is not ready while the store is unreachable, and ready again when it is back", async () => {
     await relay.down();
-    const notReady = await pollUntil(
-      "readiness 503 with the store unreachable",
-      async () => {
-        const answer = await get("/health/ready");
-        return answer.status === 503 ? answer : undefined;
-      },
-      60_000,
-    );
+    const notReady = await readiness("readiness 503 with the store unreachable", 503, {
+      timeoutMs: 60_000,
+    });
     expect(notReady.text).toMatch(/"reason":"store: /);
     expect((await get("/health/live")).status).toBe(200);
     expect(worker.alive).toBe(true);
     await relay.up();
-    await pollUntil(
-      "readiness 200 with the store back",
-      async () => ((await get("/health/ready")).status === 200 ? true : undefined),
-      60_000,
-    );
+    await readiness("readiness 200 with the store back", 200, { timeoutMs: 60_000 });
   });
 
   it("drains on SIGTERM: not ready, the running step finishes, then a clean exit", async () => {
     const saga = await producer!.start("demo_order", { order_id: "w-2", step_ms: 8_000 });
-    await pollUntil(
+    await waitUntil(
       "the worker starting the first step",
-      async () =>
-        (await producer!.events(saga.sagaId)).some((e) => e.type === "StepStarted")
-          ? true
-          : undefined,
-      60_000,
+      async () => (await producer!.events(saga.sagaId)).some((e) => e.type === "StepStarted"),
+      { timeoutMs: 60_000, intervalMs: 100, retryErrors: true },
     );
     worker.signal("SIGTERM");
     // The step takes 8 s: readiness must turn 503 well before it ends.
-    const draining = await pollUntil(
-      "readiness 503 while draining",
-      async () => {
-        const answer = await get("/health/ready");
-        return answer.status === 503 ? answer : undefined;
-      },
-      8_000,
-      50,
-    );
+    const draining = await readiness("readiness 503 while draining", 503, {
+      timeoutMs: 8_000,
+      intervalMs: 50,
+    });
     expect(draining.text).toContain("shutting down");
     const exit = await worker.waitForExit(60_000);
     expect(exit).toEqual({ code: 0, signal: null });

@@ -134,18 +134,3 @@ export function recorder(before?: (m: BusMessage, calls: number) => Promise<void
     },
   };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns true; fails with `what` after `ms`. */
-export async function waitUntil(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  ms = 10_000,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(10);
-  }
-}

@@ -2,7 +2,19 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { CONFIG_ENV, type ChildConfig, type ChildMessage } from "../chaos/fixtures/protocol.js";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { ledgerDdl } from "../chaos/fixtures/ledger.js";
+import {
+  CONFIG_ENV,
+  type ChildConfig,
+  type ChildMessage,
+  type LedgerConfig,
+  type StoreConfig,
+} from "../chaos/fixtures/protocol.js";
+import { TEST_DATABASE_URL } from "./services.js";
+import { freshSchema } from "./stores.js";
+import { sleep } from "./time.js";
 
 const ENTRY = fileURLToPath(new URL("../chaos/fixtures/saga-process.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -12,9 +24,19 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** A saga process started by a test: its messages, its stderr, and ways to wait and to hurt it. */
-export class ChaosChild {
-  readonly messages: ChildMessage[] = [];
+type LogMessage = Extract<ChildMessage, { type: "log" }>;
+
+/** What a child prints on stdout, one JSON object a line; `fatal` ends every wait at once. */
+interface Message {
+  type: string;
+}
+
+/**
+ * A process started by a test (a saga process, a relay process): its messages, its stderr, and
+ * ways to wait and to hurt it.
+ */
+export class ChaosChild<M extends Message = ChildMessage> {
+  readonly messages: M[] = [];
   readonly exited: Promise<Exit>;
   private stderr = "";
   private exit: Exit | null = null;
@@ -23,6 +45,8 @@ export class ChaosChild {
   constructor(
     readonly name: string,
     private readonly child: ChildProcess,
+    /** The message standing for a stdout line that is not JSON. */
+    unparsed: (line: string) => M,
   ) {
     this.exited = new Promise<Exit>((resolve) => {
       child.once("exit", (code, signal) => {
@@ -32,11 +56,11 @@ export class ChaosChild {
       });
     });
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      let message: ChildMessage;
+      let message: M;
       try {
-        message = JSON.parse(line) as ChildMessage;
+        message = JSON.parse(line) as M;
       } catch {
-        message = { type: "log", level: "info", message: line, fields: { raw: true } };
+        message = unparsed(line);
       }
       this.messages.push(message);
       this.notify();
@@ -61,25 +85,22 @@ export class ChaosChild {
   }
 
   /** The first message (already received or to come) that matches; fails on exit or timeout. */
-  waitFor<T extends ChildMessage>(
-    what: string,
-    match: (m: ChildMessage) => m is T,
-    timeoutMs: number,
-  ): Promise<T>;
-  waitFor(
-    what: string,
-    match: (m: ChildMessage) => boolean,
-    timeoutMs: number,
-  ): Promise<ChildMessage>;
-  waitFor(
-    what: string,
-    match: (m: ChildMessage) => boolean,
-    timeoutMs: number,
-  ): Promise<ChildMessage> {
-    return new Promise<ChildMessage>((resolve, reject) => {
+  waitFor<T extends M>(what: string, match: (m: M) => m is T, timeoutMs: number): Promise<T>;
+  waitFor(what: string, match: (m: M) => boolean, timeoutMs: number): Promise<M>;
+  waitFor(what: string, match: (m: M) => boolean, timeoutMs: number): Promise<M> {
+    return this.until(what, () => this.messages.find((m) => match(m)), timeoutMs);
+  }
+
+  /** Waits until `check` holds after a message (e.g. a count of them); fails on exit or timeout. */
+  async waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+    await this.until(what, () => check() || undefined, timeoutMs);
+  }
+
+  private until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const check = (): boolean => {
-        const found = this.messages.find((m) => match(m));
-        if (found) {
+        const found = probe();
+        if (found !== undefined) {
           done();
           resolve(found);
           return true;
@@ -135,15 +156,20 @@ export class ChaosChild {
       if (Date.now() > deadline) {
         throw this.failure(`process state ${state}, wanted ${stopped ? "stopped" : "running"}`);
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 
-  /** Log lines the process printed at this level. */
-  logs(level: "info" | "warn" | "error"): Extract<ChildMessage, { type: "log" }>[] {
-    return this.messages.filter(
-      (m): m is Extract<ChildMessage, { type: "log" }> => m.type === "log" && m.level === level,
+  /** Log lines a saga process printed at this level. */
+  logs(level: "info" | "warn" | "error"): LogMessage[] {
+    return (this.messages as Message[]).filter(
+      (m): m is LogMessage => m.type === "log" && (m as LogMessage).level === level,
     );
+  }
+
+  /** The messages of one type. */
+  ofType<K extends M["type"]>(type: K): Extract<M, { type: K }>[] {
+    return this.messages.filter((m): m is Extract<M, { type: K }> => m.type === type);
   }
 
   private notify(): void {
@@ -163,19 +189,35 @@ export class ChaosChild {
   }
 }
 
-const running = new Set<ChaosChild>();
+const running = new Set<ChaosChild<Message>>();
 
-/** Starts a saga process (`node --import tsx`); `killChaosChildren` ends it after the test. */
-export function spawnChaosChild(name: string, config: ChildConfig): ChaosChild {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+/**
+ * Starts `node --import tsx <entry>` with `config` as JSON in the environment variable
+ * `configEnv`; `killChaosChildren` ends it after the test.
+ */
+export function spawnChild<M extends Message>(
+  name: string,
+  options: { entry: string; configEnv: string; config: unknown; unparsed: (line: string) => M },
+): ChaosChild<M> {
+  const child = spawn(process.execPath, ["--import", "tsx", options.entry], {
     cwd: ROOT,
-    env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
+    env: { ...process.env, [options.configEnv]: JSON.stringify(options.config) },
     stdio: ["pipe", "pipe", "pipe"],
   });
-  const chaos = new ChaosChild(name, child);
+  const chaos = new ChaosChild<M>(name, child, options.unparsed);
   running.add(chaos);
   void chaos.exited.then(() => running.delete(chaos));
   return chaos;
+}
+
+/** Starts a saga process (test/chaos/fixtures/saga-process.ts) with `config`. */
+export function spawnChaosChild(name: string, config: ChildConfig): ChaosChild {
+  return spawnChild<ChildMessage>(name, {
+    entry: ENTRY,
+    configEnv: CONFIG_ENV,
+    config,
+    unparsed: (line) => ({ type: "log", level: "info", message: line, fields: { raw: true } }),
+  });
 }
 
 /** `kill -9` every child still running and wait until they are gone. */
@@ -186,4 +228,42 @@ export async function killChaosChildren(): Promise<void> {
     child.signal("SIGCONT");
   }
   await Promise.all(children.map((c) => c.waitForExit(15_000)));
+}
+
+/**
+ * The set-up shared by the tests that run saga processes on PostgreSQL: a fresh schema with the
+ * ledger table (created before the file's tests), a client for plain-SQL checks (closed after
+ * them), and every child process killed after each test.
+ */
+export function useChaosSchema(): {
+  schema: string;
+  store: StoreConfig;
+  ledger: LedgerConfig;
+  /** A client connected to the test database, from beforeAll on. */
+  db: () => pg.Client;
+} {
+  const schema = freshSchema();
+  let db: pg.Client | undefined;
+  beforeAll(async () => {
+    db = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await db.connect();
+    await db.query(`CREATE SCHEMA ${schema}`);
+    await db.query(ledgerDdl(schema));
+  });
+  afterEach(async () => {
+    await killChaosChildren();
+  });
+  afterAll(async () => {
+    await db?.end();
+  });
+  return {
+    schema,
+    store: { kind: "postgres", url: TEST_DATABASE_URL, schema },
+    ledger: { kind: "table", url: TEST_DATABASE_URL, schema },
+    db: () => {
+      if (!db)
+        throw new Error("useChaosSchema: the database client is open only from beforeAll on");
+      return db;
+    },
+  };
 }

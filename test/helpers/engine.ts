@@ -82,17 +82,3 @@ export function untilAborted(signal: AbortSignal): Promise<never> {
     signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
   });
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns true, or fails after `ms`. */
-export async function eventually(
-  check: () => Promise<boolean> | boolean,
-  ms = 10_000,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(20);
-  }
-}

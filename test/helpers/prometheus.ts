@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../chaos/lib/rng.js";
+import { waitUntil } from "./time.js";
 
 /** Throws a clear error when a Prometheus binary (Debian's `prometheus` package) is missing. */
 export function requireBinary(name: "prometheus" | "promtool"): string {
@@ -14,17 +15,6 @@ export function requireBinary(name: "prometheus" | "promtool"): string {
         "(apt-get install -y prometheus; .ci/run installs it)",
     );
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface QueryResult {
@@ -82,19 +72,19 @@ export class PrometheusProcess {
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null)
-        throw new Error(`prometheus exited (${child.exitCode}): ${prometheus.output}`);
-      const ready = await fetch(`${prometheus.url}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) return prometheus;
-      if (Date.now() > deadline)
-        throw new Error(`prometheus not ready within 30 s: ${prometheus.output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitUntil(
+      () => `prometheus ready (output: ${prometheus.output})`,
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`prometheus exited (${child.exitCode}): ${prometheus.output}`);
+        return fetch(`${prometheus.url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    return prometheus;
   }
 
   get url(): string {

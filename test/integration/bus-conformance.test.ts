@@ -1,15 +1,8 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BusMessage } from "../../src/engine/bus-port.js";
-import {
-  busKinds,
-  message,
-  messages,
-  recorder,
-  sleep,
-  waitUntil,
-  type BusUnderTest,
-} from "../helpers/buses.js";
+import { busKinds, message, messages, recorder, type BusUnderTest } from "../helpers/buses.js";
+import { sleep, waitUntil } from "../helpers/time.js";
 import { assertRedisAnswers, rawRedis } from "../helpers/redis.js";
 
 // One suite for every EventBus adapter: in-process and Redis Streams (real server).
@@ -341,7 +334,7 @@ describe("RedisStreamsBus only", () => {
     const got = recorder();
     await bus.subscribe({ group: "g", consumer: "worker-1", claimIdleMs: 60_000 }, got.handler);
     // Well under claimIdleMs (60 s): only resuming its own entries can deliver them this soon.
-    await waitUntil("resumed", () => got.seen.length >= 2, 30_000);
+    await waitUntil("resumed", () => got.seen.length >= 2, { timeoutMs: 30_000 });
     expect(got.ids()).toEqual(ids(sent));
     await waitUntil("acknowledged", async () => (await pendingCount(stream!, "g")) === 0);
   });

@@ -6,8 +6,9 @@ import { applyEvent } from "../../src/core/reducer.js";
 import type { SagaState } from "../../src/core/state.js";
 import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js";
 import { uuidv7 } from "../../src/engine/ids.js";
-import { engineHarness, eventually } from "../helpers/engine.js";
+import { engineHarness } from "../helpers/engine.js";
 import { storeKinds, uniqueTenant } from "../helpers/stores.js";
+import { waitUntil } from "../helpers/time.js";
 
 /**
  * "Who may be cancelled, and is then due at once" is written twice: in `decide` (a cancel request
@@ -128,7 +129,7 @@ describe.each(storeKinds())("the cancel rule, in decide and in SQL: $name", (kin
     for (const k of Object.keys(sagas) as Kind[]) {
       const handle = await orch.start(sagas[k].name, {});
       ids[k] = handle.sagaId;
-      await eventually(async () => {
+      await waitUntil(`the ${k} saga at rest, unleased`, async () => {
         const saga = await h.store.getSaga(orch.tenantId, handle.sagaId);
         return saga?.state.status === rests[k] && saga.leaseOwner === null;
       });

@@ -5,7 +5,8 @@ import type { SagaError } from "../../src/core/errors.js";
 import { ErrorCodes } from "../../src/core/errors.js";
 import { compileDefinition, type CompileOptions } from "../../src/definitions/format/compile.js";
 import { createSsrfGuard } from "../../src/steps/http/ssrf-guard.js";
-import { engineHarness, eventually } from "../helpers/engine.js";
+import { engineHarness } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 import { storeKinds } from "../helpers/stores.js";
 
 let server: Server;
@@ -235,7 +236,10 @@ describe.each(storeKinds())("declarative sagas run on the engine: $name", (kind)
       "DELETE /users/id-1",
     ]);
     const childId = (undone.results.integrate as { sagaId: string }).sagaId;
-    await eventually(async () => (await orch.get(childId))?.status === "compensated");
+    await waitUntil(
+      "the child compensated",
+      async () => (await orch.get(childId))?.status === "compensated",
+    );
   });
 
   it("cancelling a parent while its child saga runs cancels the child, which compensates", async () => {
@@ -266,10 +270,11 @@ describe.each(storeKinds())("declarative sagas run on the engine: $name", (kind)
     );
     const orch = await h.orchestrator([parent, child]);
     const run = await orch.start("waits_for_child", {});
-    await eventually(
+    await waitUntil(
+      "the parent suspended on its child",
       async () => (await orch.get(run.sagaId))?.steps.run_child?.status === "suspended",
     );
-    await eventually(async () => {
+    await waitUntil("the child suspended in its nap", async () => {
       const page = await orch.list({ names: ["slow_child"] });
       return page.items.some(
         (c) => c.parent?.sagaId === run.sagaId && c.steps.nap?.status === "suspended",

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ErrorCodes } from "../../src/core/errors.js";
 import { replay } from "../../src/core/reducer.js";
 import { defineSaga } from "../../src/engine/definition.js";
-import { engineHarness, eventually, memoryLogger, untilAborted } from "../helpers/engine.js";
+import { engineHarness, memoryLogger, untilAborted } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 import { storeKinds } from "../helpers/stores.js";
 
 describe.each(storeKinds())("engine control: $name", (kind) => {
@@ -86,7 +87,10 @@ describe.each(storeKinds())("engine control: $name", (kind) => {
     });
     const orch = await h.orchestrator([saga]);
     const run = await orch.start("sleepy", {});
-    await eventually(async () => (await orch.get(run.sagaId))?.steps.b?.status === "failed");
+    await waitUntil(
+      "step b failed",
+      async () => (await orch.get(run.sagaId))?.steps.b?.status === "failed",
+    );
     const started = Date.now();
     await orch.cancel(run.sagaId);
     const result = await run.result();
@@ -140,7 +144,10 @@ describe.each(storeKinds())("engine control: $name", (kind) => {
     });
     const first = await h.orchestrator([saga]);
     const run = await first.start("durable_timer", {});
-    await eventually(async () => (await first.get(run.sagaId))?.steps.s?.retryAt != null);
+    await waitUntil(
+      "a retry scheduled",
+      async () => (await first.get(run.sagaId))?.steps.s?.retryAt != null,
+    );
     await first.close({ graceMs: 0 });
     expect(attempts).toBe(1);
     const second = await h.orchestrator([saga], { tenantId: first.tenantId });
@@ -179,12 +186,19 @@ describe.each(storeKinds())("engine control: $name", (kind) => {
     });
     const starter = await h.orchestrator([v1]);
     const run = await starter.start("versioned", {});
-    await eventually(async () => (await starter.get(run.sagaId))?.steps.s?.retryAt != null);
+    await waitUntil(
+      "a retry scheduled",
+      async () => (await starter.get(run.sagaId))?.steps.s?.retryAt != null,
+    );
     await starter.close({ graceMs: 0 });
 
     const logger = memoryLogger();
     const onlyV2 = await h.orchestrator([v2], { tenantId: starter.tenantId, logger });
-    await eventually(() => logger.lines.some((l) => l.message.includes(run.sagaId)), 15_000);
+    await waitUntil(
+      "a log line about the saga",
+      () => logger.lines.some((l) => l.message.includes(run.sagaId)),
+      { timeoutMs: 15_000 },
+    );
     const line = logger.lines.find((l) => l.message.includes(run.sagaId))!;
     expect(line.level).toBe("warn");
     expect(line.message).toContain("versioned v1");

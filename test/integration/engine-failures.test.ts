@@ -3,6 +3,7 @@ import { ErrorCodes, TerminalError } from "../../src/core/errors.js";
 import { defineSaga } from "../../src/engine/definition.js";
 import { engineHarness, untilAborted } from "../helpers/engine.js";
 import { storeKinds } from "../helpers/stores.js";
+import { sleep } from "../helpers/time.js";
 
 const fast = { initialDelayMs: 5, backoff: 1, maxDelayMs: 5, jitter: 0 };
 
@@ -293,7 +294,7 @@ describe.each(storeKinds())("engine failures: $name", (kind) => {
             {
               name: "failing",
               action: async () => {
-                await new Promise((r) => setTimeout(r, 80));
+                await sleep(80);
                 throw new TerminalError("branch broke");
               },
               compensate: () => void calls.push("undo failing"),
@@ -332,7 +333,7 @@ describe.each(storeKinds())("engine failures: $name", (kind) => {
       action: async () => {
         running++;
         peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
         running--;
         return name;
       },

@@ -8,7 +8,7 @@ import { defineSaga } from "../../src/engine/definition.js";
 import { createService, type Service } from "../../src/service.js";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { runCli, killAllChildren } from "../e2e/support/processes.js";
-import { eventually } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 import { TEST_REDIS_URL, deleteKeys, rawRedis, uniqueKeyPrefix } from "../helpers/redis.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema } from "../helpers/stores.js";
@@ -59,7 +59,10 @@ describe("the external event contract (docs/events.md) on Redis Streams", () => 
         "occurredAt",
         "1767225600000",
       ]);
-      await eventually(async () => received.length === 1 && (await bus.stats()).deadLetters === 1);
+      await waitUntil(
+        "one message handled and one dead letter",
+        async () => received.length === 1 && (await bus.stats()).deadLetters === 1,
+      );
     } finally {
       await sub.stop();
     }

@@ -4,7 +4,7 @@ import { InProcessBus } from "../../src/bus/in-process-bus.js";
 import type { BusMessage } from "../../src/engine/bus-port.js";
 import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js";
 import { EventIntake, triggerKey } from "../../src/engine/event-intake.js";
-import { waitUntil } from "../helpers/buses.js";
+import { waitUntil } from "../helpers/time.js";
 import { engineHarness, memoryLogger } from "../helpers/engine.js";
 import { redisBuses } from "../helpers/events.js";
 import { assertRedisAnswers } from "../helpers/redis.js";
@@ -285,7 +285,7 @@ describe.each(storeKinds())("Event intake: $name", (kind) => {
     await waitUntil(
       "dead letter on Redis",
       async () => (await bus.readDeadLetters()).length === 1,
-      20_000,
+      { timeoutMs: 20_000 },
     );
     const [letter] = await bus.readDeadLetters();
     expect(letter).toMatchObject({ message: { id: bad.id }, group: "saga-orchestrator" });

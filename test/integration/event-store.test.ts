@@ -6,7 +6,7 @@ import type { OutboxRow, Store } from "../../src/engine/store-port.js";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { sqlClientOf } from "../../src/store/sql-client-of.js";
 import { SqlEventStore } from "../../src/store/sql-event-store.js";
-import { eventually } from "../helpers/engine.js";
+import { sleep, waitUntil } from "../helpers/time.js";
 import { TEST_DATABASE_URL } from "../helpers/services.js";
 import { freshSchema, storeKinds, uniqueTenant } from "../helpers/stores.js";
 
@@ -16,19 +16,18 @@ import { freshSchema, storeKinds, uniqueTenant } from "../helpers/stores.js";
 /** Drains the outbox (as the relay would) and returns the rows of `tenantId`. */
 async function drainOutbox(store: Store, tenantId: string): Promise<OutboxRow[]> {
   const rows: OutboxRow[] = [];
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const n = await store.relayOutbox(500, (batch) => {
-      rows.push(...batch);
-      return Promise.resolve();
-    });
-    if (n === 0) break;
-    if (n === -1) {
-      // Another relay holds the lock (a relay of another test on this schema): wait for it.
-      if (Date.now() > deadline) throw new Error("the relay lock stayed taken for 10 s");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  // n = -1: another relay holds the lock (a relay of another test on this schema): wait for it.
+  await waitUntil(
+    "the outbox drained (the relay lock free)",
+    async () => {
+      const n = await store.relayOutbox(500, (batch) => {
+        rows.push(...batch);
+        return Promise.resolve();
+      });
+      return n === 0;
+    },
+    { timeoutMs: 10_000 },
+  );
   return rows.filter((r) => r.tenantId === tenantId);
 }
 
@@ -237,7 +236,11 @@ describe("EventStore.readAll on PostgreSQL: a row that commits late is never ski
       if (page.length > 0) reader.after = page[page.length - 1]!.globalPosition;
       return page.length;
     };
-    await eventually(async () => (await readOn()) >= 0 && reader.got.length === 1, 20_000);
+    await waitUntil(
+      "the first event read",
+      async () => (await readOn()) >= 0 && reader.got.length === 1,
+      { timeoutMs: 20_000 },
+    );
 
     // A writer that draws its position now and commits later (it bypasses the append lock, as a
     // foreign writer or a slow transaction would).
@@ -260,12 +263,16 @@ describe("EventStore.readAll on PostgreSQL: a row that commits late is never ski
     // The reader polls on while the early row is uncommitted: it must not jump past it.
     for (let i = 0; i < 5; i++) {
       expect(await readOn()).toBe(0);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     expect(reader.got).toEqual([1]);
 
     await late.query("COMMIT");
-    await eventually(async () => (await readOn()) >= 0 && reader.got.length >= 4, 20_000);
+    await waitUntil(
+      "four events read",
+      async () => (await readOn()) >= 0 && reader.got.length >= 4,
+      { timeoutMs: 20_000 },
+    );
     expect(reader.got).toEqual([1, 2, 3, 4]);
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js";
 import { engineHarness } from "../helpers/engine.js";
 import { storeKinds } from "../helpers/stores.js";
+import { sleep } from "../helpers/time.js";
 
 // Regression: a heartbeat that renews leases while a new saga's create commits must not take
 // the new saga's lease for lost (it was not part of the renewal): the runner stopped, and the
@@ -13,7 +14,7 @@ const quick = defineSaga({
     {
       name: "a",
       action: async () => {
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         return "a";
       },
     },
@@ -29,7 +30,7 @@ describe.each(storeKinds())("heartbeat during starts: $name", (kind) => {
     const handles = [];
     for (let i = 0; i < 60; i++) {
       handles.push(await orchestrator.start("heartbeat_race", { i }));
-      await new Promise((r) => setTimeout(r, 2));
+      await sleep(2);
     }
     const results = await Promise.all(handles.map((h) => h.result()));
     expect(results.every((r) => r.status === "completed")).toBe(true);

@@ -12,7 +12,7 @@ import { EventIntake } from "../../src/engine/event-intake.js";
 import { createSsrfGuard } from "../../src/steps/http/ssrf-guard.js";
 import { SqlEventStore } from "../../src/store/sql-event-store.js";
 import { sqlClientOf } from "../../src/store/sql-client-of.js";
-import { waitUntil } from "../helpers/buses.js";
+import { waitUntil } from "../helpers/time.js";
 import { engineHarness, memoryLogger } from "../helpers/engine.js";
 import { redisBuses } from "../helpers/events.js";
 import { assertRedisAnswers, rawRedis } from "../helpers/redis.js";
@@ -187,11 +187,13 @@ describe("hostile input: bus messages", () => {
         );
         const userId = `u-${randomUUID()}`;
         await bus.publish([message("user.registered", orchestrator.tenantId, { user_id: userId })]);
-        await waitUntil("the next good message starts its saga", () => started(userId), 20_000);
+        await waitUntil("the next good message starts its saga", () => started(userId), {
+          timeoutMs: 20_000,
+        });
         await waitUntil(
           "the hostile entry is dead-lettered",
           async () => (await bus.readDeadLetters()).length === 1,
-          20_000,
+          { timeoutMs: 20_000 },
         );
         const [letter] = await bus.readDeadLetters();
         expect(letter!.error).toMatch(reason);
@@ -209,11 +211,11 @@ describe("hostile input: bus messages", () => {
     const good = `u-${randomUUID()}`;
     const bad = message("bad.mapping", orchestrator.tenantId, {});
     await bus.publish([bad, message("user.registered", orchestrator.tenantId, { user_id: good })]);
-    await waitUntil("the good event starts its saga", () => started(good), 20_000);
+    await waitUntil("the good event starts its saga", () => started(good), { timeoutMs: 20_000 });
     await waitUntil(
       "the bad event is dead-lettered",
       async () => (await bus.readDeadLetters()).length === 1,
-      20_000,
+      { timeoutMs: 20_000 },
     );
     const [letter] = await bus.readDeadLetters();
     expect(letter!.message?.id).toBe(bad.id);

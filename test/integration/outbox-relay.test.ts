@@ -8,7 +8,8 @@ import { stableUuid } from "../../src/engine/step-directives.js";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { sqlClientOf } from "../../src/store/sql-client-of.js";
 import { SqlEventStore } from "../../src/store/sql-event-store.js";
-import { recorder, waitUntil } from "../helpers/buses.js";
+import { recorder } from "../helpers/buses.js";
+import { sleep, waitUntil } from "../helpers/time.js";
 import { engineHarness, memoryLogger } from "../helpers/engine.js";
 import { byKey, expectedLifecycle, firstOccurrences, redisBuses } from "../helpers/events.js";
 import { assertRedisAnswers } from "../helpers/redis.js";
@@ -83,8 +84,10 @@ describe.each(storeKinds())("Outbox relay: $name", (kind) => {
       expected.set(h.sagaId, expectedLifecycle(h.sagaId, await orchestrator.events(h.sagaId)));
     }
     const total = [...expected.values()].reduce((a, l) => a + l.length, 0) + handles.length;
-    await waitUntil(`${total} messages on the bus`, () => got.seen.length >= total, 20_000);
-    await new Promise((r) => setTimeout(r, 200)); // nothing more comes (no duplicates here)
+    await waitUntil(`${total} messages on the bus`, () => got.seen.length >= total, {
+      timeoutMs: 20_000,
+    });
+    await sleep(200); // nothing more comes (no duplicates here)
     expect(got.seen).toHaveLength(total);
 
     const perSaga = byKey(got.seen);
@@ -162,7 +165,7 @@ describe.each(storeKinds())("Outbox relay: $name", (kind) => {
     expect(got.seen).toEqual([]);
 
     failing = false;
-    await waitUntil("30 messages", () => got.seen.length >= 30, 10_000);
+    await waitUntil("30 messages", () => got.seen.length >= 30, { timeoutMs: 10_000 });
     expect(got.seen.map((m) => (m.data as { i: number }).i)).toEqual(
       Array.from({ length: 30 }, (_, i) => i),
     );
@@ -181,7 +184,7 @@ describe.each(storeKinds())("Outbox relay: $name", (kind) => {
     await waitUntil("first message", () => got.seen.length === 1);
     await relay.stop();
     await events.append(tenant, "s", [{ type: "two", data: 2 }]);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(got.seen.map((m) => m.type)).toEqual(["one"]);
     await inner.close();
   });
@@ -203,7 +206,7 @@ describe("Outbox relay on PostgreSQL: two relays at once", () => {
     const bus: EventBus = Object.assign(Object.create(inner) as EventBus, {
       publish: async (messages: readonly BusMessage[]) => {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         await inner.publish(messages);
         inFlight--;
       },
@@ -222,7 +225,7 @@ describe("Outbox relay on PostgreSQL: two relays at once", () => {
             await events.append(tenant, `s${s}`, [{ type: "tick", data: { s, i } }]);
         }),
       );
-      await waitUntil("200 messages", () => got.seen.length >= 200, 20_000);
+      await waitUntil("200 messages", () => got.seen.length >= 200, { timeoutMs: 20_000 });
       // Meanwhile, a third pass finds the lock taken or the outbox empty, never rows of a batch in flight.
       standby.push(await a.relayOnce(), await b.relayOnce());
     } finally {

@@ -12,6 +12,7 @@ import type * as DefinitionsEntry from "../../src/entry/definitions.js";
 import type * as StoreEntry from "../../src/entry/store.js";
 import type * as TestingEntry from "../../src/entry/testing.js";
 import type * as MainEntry from "../../src/index.js";
+import { waitUntil } from "../helpers/time.js";
 
 // Types only (erased): the modules themselves are loaded through the exports map below.
 type Main = typeof MainEntry;
@@ -33,16 +34,6 @@ async function load<T>(specifier: string): Promise<T> {
   if (!target) throw new Error(`package.json exports nothing as ${subpath}`);
   const source = target.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts");
   return (await import(pathToFileURL(join(ROOT, source)).href)) as T;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe("the package's entry points, as a user imports them", () => {
@@ -140,18 +131,23 @@ describe("the package's entry points, as a user imports them", () => {
         occurredAt: Date.now(),
       },
     ]);
-    const sagaId = await until("the triggered saga", async () => {
-      const page = await orchestrator.list({ names: ["signup"] });
-      return page.items[0]?.id;
-    });
+    const sagaId = await waitUntil(
+      "the triggered saga",
+      async () => {
+        const page = await orchestrator.list({ names: ["signup"] });
+        return page.items[0]?.id;
+      },
+      { timeoutMs: 20_000, intervalMs: 25 },
+    );
     const result = await orchestrator.handle(sagaId).result();
     expect(result.status).toBe(main.SagaStatuses.completed);
     expect(sim.ledger({ service: "user" })).toMatchObject([
       { method: "POST", path: "/users", status: 201, idempotencyKey: `${sagaId}:create_user` },
     ]);
-    await until("saga.completed on the bus", () =>
-      Promise.resolve(seen.includes("saga.completed") ? true : undefined),
-    );
+    await waitUntil("saga.completed on the bus", () => seen.includes("saga.completed"), {
+      timeoutMs: 20_000,
+      intervalMs: 25,
+    });
 
     // /store: the event store in the same database.
     const eventStore = store.eventStoreOf(pglite);

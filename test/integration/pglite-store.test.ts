@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SqlClient } from "../../src/store/sql-client.js";
 import { sqlClientOf } from "../../src/store/sql-client-of.js";
 import { PgliteStore } from "../../src/store/pglite-store.js";
-import { eventually } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 
 // What the PGlite adapter adds to the store conformance suite: its client (prepared statements,
 // result types, errors, transactions, turns of the event loop), its checkpoints, and a data
@@ -114,7 +114,9 @@ describe("PgliteStore's client", () => {
         "CREATE TABLE wal_probe AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 200000) g",
       );
       // The store looks every 5 s; ten looks leave room for a slow CHECKPOINT on a loaded machine.
-      await eventually(async () => (await redo()) !== before, 50_000);
+      await waitUntil("another answer than before", async () => (await redo()) !== before, {
+        timeoutMs: 50_000,
+      });
     },
   );
 });

@@ -12,7 +12,7 @@ import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
 import { loadConfig } from "../../src/config/config.js";
 import { createService, type Service } from "../../src/service.js";
 import { PostgresStore } from "../../src/store/postgres-store.js";
-import { eventually } from "../helpers/engine.js";
+import { waitUntil } from "../helpers/time.js";
 import {
   deleteKeys,
   rawRedis,
@@ -228,10 +228,14 @@ describe("canary secrets never reach anything a tenant can read, nor the databas
     expect(start.statusCode).toBe(201);
     const id = start.json<{ saga_id: string }>().saga_id;
     let status = "";
-    await eventually(async () => {
-      status = (await call(key, "GET", `/sagas/${id}`)).json<{ status: string }>().status;
-      return ["completed", "compensated", "failed"].includes(status);
-    }, 30_000);
+    await waitUntil(
+      `saga ${id} ended`,
+      async () => {
+        status = (await call(key, "GET", `/sagas/${id}`)).json<{ status: string }>().status;
+        return ["completed", "compensated", "failed"].includes(status);
+      },
+      { timeoutMs: 30_000 },
+    );
     return { id, status };
   };
 
@@ -329,15 +333,19 @@ describe("canary secrets never reach anything a tenant can read, nor the databas
     await call(ACME, "GET", "/metrics");
     await call(ACME, "GET", "/health");
     // Let the outbox relay move the lifecycle events to Redis before scanning it.
-    await eventually(async () => {
-      const redis = rawRedis();
-      try {
-        const keys = await redis.keys(`${keyPrefix}*`);
-        return keys.length > 0;
-      } finally {
-        redis.disconnect();
-      }
-    }, 15_000);
+    await waitUntil(
+      "lifecycle events on Redis",
+      async () => {
+        const redis = rawRedis();
+        try {
+          const keys = await redis.keys(`${keyPrefix}*`);
+          return keys.length > 0;
+        } finally {
+          redis.disconnect();
+        }
+      },
+      { timeoutMs: 15_000 },
+    );
 
     // PostgreSQL: every row of every table of the schema.
     const client = new pg.Client({ connectionString: TEST_DATABASE_URL });

@@ -6,12 +6,12 @@ import type { SagaState } from "../../src/core/state.js";
 import { uuidv7 } from "../../src/engine/ids.js";
 import type { LeaseRef, Store } from "../../src/engine/store-port.js";
 import { storeKinds, uniqueTenant } from "../helpers/stores.js";
+import { sleep } from "../helpers/time.js";
 
 const refused = (code: string) => ({
   ok: false,
   error: expect.objectContaining({ code }) as unknown,
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(storeKinds())("Store conformance: $name", (kind) => {
   let store: Store;

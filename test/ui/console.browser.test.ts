@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../e2e/support/processes.js";
 import {
   api,
-  pollUntil,
   startService,
   stopService,
   type SagaJson,
   type ServiceProcess,
 } from "../e2e/support/service.js";
+import { waitUntil } from "../helpers/time.js";
 import { axeViolations, describeViolations, launchBrowser } from "./support/browser.js";
 
 const KEYS = {
@@ -78,12 +78,11 @@ async function statusOf(id: string): Promise<string> {
   return (await api<SagaJson>(service, "GET", `/sagas/${id}`, as("viewer"))).body.status;
 }
 async function waitStatus(id: string, status: string): Promise<void> {
-  await pollUntil(
-    `saga ${id} ${status}`,
-    async () => ((await statusOf(id)) === status ? true : undefined),
-    90_000,
-    200,
-  );
+  await waitUntil(`saga ${id} ${status}`, async () => (await statusOf(id)) === status, {
+    timeoutMs: 90_000,
+    intervalMs: 200,
+    retryErrors: true,
+  });
 }
 
 /** A new tab (its own sessionStorage), signed in with `role`'s key, or anonymous. */

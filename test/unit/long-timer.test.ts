@@ -1,42 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { MAX_TIMER_MS, setLongTimeout, type TimerFunctions } from "../../src/engine/long-timer.js";
+import { MAX_TIMER_MS, setLongTimeout } from "../../src/engine/long-timer.js";
 import { runAttempt } from "../../src/engine/attempt.js";
-
-/** Timers on a virtual clock: `advance` runs what comes due, in order. Nothing waits for real. */
-function virtualTimers() {
-  let now = 0;
-  let nextId = 0;
-  const pending = new Map<number, { at: number; fn: () => void; ms: number }>();
-  const armed: number[] = [];
-  const timers: TimerFunctions = {
-    setTimeout: (fn, ms) => {
-      // What Node does with a delay it cannot hold: 1 ms (the bug this helper avoids).
-      const held = ms > MAX_TIMER_MS || ms < 1 || !Number.isFinite(ms) ? 1 : ms;
-      armed.push(ms);
-      pending.set(++nextId, { at: now + held, fn, ms });
-      return nextId;
-    },
-    clearTimeout: (id) => pending.delete(id as number),
-  };
-  const advance = (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      const due = [...pending].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      pending.delete(due[0]);
-      now = due[1].at;
-      due[1].fn();
-    }
-    now = end;
-  };
-  return { timers, advance, armed, pending: () => pending.size, now: () => now };
-}
+import { FakeClock } from "../helpers/fake-clock.js";
 
 const DAY = 86_400_000;
 
 describe("setLongTimeout: timers longer than 2^31 ms are chained, not truncated", () => {
   it("a 30-day delay does not fire before 30 days, and fires then", () => {
-    const v = virtualTimers();
+    const v = new FakeClock();
     let fired = 0;
     setLongTimeout(() => fired++, 30 * DAY, v.timers);
     expect(v.armed.every((ms) => ms <= MAX_TIMER_MS)).toBe(true);
@@ -53,7 +24,7 @@ describe("setLongTimeout: timers longer than 2^31 ms are chained, not truncated"
   });
 
   it("a 365-day delay is chained through 15 timers and fires exactly once", () => {
-    const v = virtualTimers();
+    const v = new FakeClock();
     let fired = 0;
     setLongTimeout(() => fired++, 365 * DAY, v.timers);
     v.advance(365 * DAY - 1);
@@ -66,18 +37,18 @@ describe("setLongTimeout: timers longer than 2^31 ms are chained, not truncated"
   });
 
   it("clear() stops a chained timer in any of its links", () => {
-    const v = virtualTimers();
+    const v = new FakeClock();
     let fired = 0;
     const timer = setLongTimeout(() => fired++, 60 * DAY, v.timers);
     v.advance(40 * DAY); // in the second link
     timer.clear();
     v.advance(60 * DAY);
     expect(fired).toBe(0);
-    expect(v.pending()).toBe(0);
+    expect(v.pendingTimers).toBe(0);
   });
 
   it("short, zero and negative delays behave like setTimeout", () => {
-    const v = virtualTimers();
+    const v = new FakeClock();
     const fired: string[] = [];
     setLongTimeout(() => fired.push("short"), 50, v.timers);
     setLongTimeout(() => fired.push("neg"), -5, v.timers);
@@ -88,7 +59,7 @@ describe("setLongTimeout: timers longer than 2^31 ms are chained, not truncated"
   });
 
   it("a step attempt with a 30-day timeout does not time out at once (it did: 2^31 overflow)", async () => {
-    const v = virtualTimers();
+    const v = new FakeClock();
     let release: (value: string) => void = () => undefined;
     const attempt = runAttempt(() => new Promise<string>((r) => (release = r)), {
       timeoutMs: 30 * DAY,
@@ -105,7 +76,7 @@ describe("setLongTimeout: timers longer than 2^31 ms are chained, not truncated"
   });
 
   it("the same attempt times out once its 30 days have passed", async () => {
-    const v = virtualTimers();
+    const v = new FakeClock();
     const attempt = runAttempt(() => new Promise(() => undefined), {
       timeoutMs: 30 * DAY,
       timeoutCode: "SAGA_STEP_TIMEOUT",

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { validatePlan, type RetryPolicy } from "../../src/core/plan.js";
-import { backoffDelay, retryAt } from "../../src/core/retry.js";
+import { backoffDelay, cappedBackoff, retryAt } from "../../src/core/retry.js";
 import { boom, policy, saga, step } from "./support/builders.js";
 
 const NOW = 1_700_000_000_000;
@@ -23,6 +23,39 @@ const attemptArb = fc.integer({ min: 1, max: 60 });
 /** The delay before jitter: initial * backoff^(attempt - 1), capped. */
 const baseDelay = (p: RetryPolicy, attempt: number) =>
   Math.min(p.maxDelayMs, p.initialDelayMs * Math.pow(p.backoff, attempt - 1));
+
+describe("cappedBackoff", () => {
+  it("doubles from baseMs per failure in a row and stops at maxMs", () => {
+    const shape = { baseMs: 100, maxMs: 5_000 };
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => cappedBackoff(n, shape))).toEqual([
+      100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000,
+    ]);
+  });
+
+  it("treats 0 or fewer failures like the first, and grows by `factor` when given", () => {
+    expect(cappedBackoff(0, { baseMs: 50, maxMs: 5_000 })).toBe(50);
+    expect(cappedBackoff(-2, { baseMs: 50, maxMs: 5_000 })).toBe(50);
+    expect(cappedBackoff(3, { baseMs: 10, maxMs: 5_000, factor: 3 })).toBe(90);
+    expect(cappedBackoff(3, { baseMs: 10, maxMs: 5_000, factor: 1 })).toBe(10);
+  });
+
+  it("stays at maxMs where the power overflows, and at 0 for a zero base", () => {
+    expect(cappedBackoff(5_000, { baseMs: 100, maxMs: 5_000 })).toBe(5_000);
+    expect(cappedBackoff(Number.MAX_SAFE_INTEGER, { baseMs: 1, maxMs: 7 })).toBe(7);
+    expect(cappedBackoff(5_000, { baseMs: 0, maxMs: 5_000 })).toBe(0);
+  });
+
+  it("is backoffDelay without jitter (property)", () => {
+    fc.assert(
+      fc.property(policyArb, attemptArb, randomArb, (p, attempt, random) => {
+        const shape = { baseMs: p.initialDelayMs, maxMs: p.maxDelayMs, factor: p.backoff };
+        expect(backoffDelay({ ...p, jitter: 0 }, attempt, random)).toBe(
+          Math.round(cappedBackoff(attempt, shape)),
+        );
+      }),
+    );
+  });
+});
 
 describe("backoffDelay", () => {
   it("doubles from the initial delay and stops at maxDelayMs", () => {

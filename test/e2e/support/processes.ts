@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../../chaos/lib/rng.js";
+
+export { freePort };
 
 /** The repository root: every process runs `src/cli/main.ts` from here, as `npm run saga` does. */
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -19,19 +21,6 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   for (const [name, value] of Object.entries(process.env))
     if (!CONFIG_VARIABLE.test(name)) env[name] = value;
   return { ...env, ...extra };
-}
-
-/** A TCP port nobody listens on right now (listen on port 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
 }
 
 export interface Exit {

@@ -1,29 +1,5 @@
+import { sleep, waitUntil } from "../../helpers/time.js";
 import { freePort, childEnv, spawnSaga, type Spawned } from "./processes.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value other than undefined; fails after `timeoutMs`. */
-export async function pollUntil<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-      last = "not yet";
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${String(last)})`);
-    await sleep(intervalMs);
-  }
-}
 
 /** A `saga serve` process on 127.0.0.1 and a free port. */
 export interface ServiceProcess {
@@ -133,14 +109,14 @@ export async function waitForEnd(
   sagaId: string,
   timeoutMs = 60_000,
 ): Promise<SagaJson> {
-  return pollUntil(
+  return waitUntil(
     `saga ${sagaId} ended`,
     async () => {
       const { status, body } = await api<SagaJson>(service, "GET", `/sagas/${sagaId}`);
       if (status !== 200) throw new Error(`GET /sagas/${sagaId} answered ${status}`);
       return ENDED.has(body.status) ? body : undefined;
     },
-    timeoutMs,
+    { timeoutMs, intervalMs: 100, retryErrors: true },
   );
 }
 
@@ -210,15 +186,14 @@ export class SseReader {
 
   /** Waits until a message matches; fails on timeout or when the stream ends first. */
   async waitFor(what: string, match: (m: SseMessage) => boolean, timeoutMs: number) {
-    return pollUntil(
+    return waitUntil(
       `stream message ${what}`,
       () => {
         const found = this.messages.find(match);
         if (!found && this.ended) throw new Error("the stream ended first");
         return Promise.resolve(found);
       },
-      timeoutMs,
-      20,
+      { timeoutMs, intervalMs: 20 },
     );
   }
 

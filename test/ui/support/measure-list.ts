@@ -7,6 +7,7 @@ import pg from "pg";
 import { TEST_DATABASE_URL } from "../../helpers/services.js";
 import { api, startService, stopService } from "../../e2e/support/service.js";
 import { launchBrowser } from "./browser.js";
+import { sleep } from "../../helpers/time.js";
 
 const COUNT = Number(process.argv[2] ?? 100_000);
 const database = `ui_list_${randomBytes(4).toString("hex")}`;
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
       });
       if (r.status !== 201) throw new Error(`start answered ${r.status}`);
     }
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const fill = Date.now();
     // Copies of the two real rows: new ids, one order id each, spread over 30 days; every 50th failed.
     await db.query(
