@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { ErrorCodes } from "../core/errors.js";
+import { SagaStatuses } from "../core/state.js";
 
 /** Request and response schemas: they validate requests and make the OpenAPI document. */
 export const ErrorSchema = Type.Object(
@@ -32,9 +33,7 @@ export const SagaSchema = Type.Object(
     saga_id: Type.String({ format: "uuid" }),
     saga_type: Type.String(),
     version: Type.Integer(),
-    status: Type.Union(
-      ["running", "compensating", "completed", "compensated", "failed"].map((s) => Type.Literal(s)),
-    ),
+    status: Type.Union(Object.values(SagaStatuses).map((s) => Type.Literal(s))),
     reason: Type.Union([
       Type.Literal("step_failed"),
       Type.Literal("cancelled"),

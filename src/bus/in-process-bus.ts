@@ -96,7 +96,7 @@ class Group {
   }
 
   notify(): void {
-    for (const member of this.members) member.wake();
+    for (const member of this.members) member.nudge();
   }
 }
 
@@ -251,13 +251,13 @@ class Member implements Subscription {
     this.done = this.run();
   }
 
-  wake(): void {
-    this.pause.wake();
+  nudge(): void {
+    this.pause.nudge();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake();
+    this.nudge();
     await this.done;
     this.group.members.delete(this);
     this.onStopped();

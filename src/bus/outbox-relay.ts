@@ -61,14 +61,14 @@ export class OutboxRelay {
   }
 
   /** Runs the next pass now instead of after the pause (e.g. right after a commit). */
-  poke(): void {
-    this.pause.wake();
+  nudge(): void {
+    this.pause.nudge();
   }
 
   /** Finishes the batch in hand (published and deleted, or rolled back), then stops. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.pause.wake();
+    this.pause.nudge();
     await this.running;
   }
 

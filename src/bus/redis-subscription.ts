@@ -85,7 +85,7 @@ export class RedisStreamsSubscription implements Subscription {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
-    this.pause.wake();
+    this.pause.nudge();
     if (this.reading && this.blockingClientId !== null) {
       // Makes the blocked XREADGROUP return at once, as if it timed out: no entry is lost.
       this.ctx.command

@@ -1,7 +1,13 @@
 import { ErrorCodes, errorInfo, toErrorInfo, type ErrorInfo } from "./errors.js";
 import type { Json } from "./json.js";
 import type { CompensationReason, EventDraft } from "./events.js";
-import { DEFAULT_CRASH_LOOP_LIMIT, type SagaPlan, type StepPlan } from "./plan.js";
+import {
+  DEFAULT_CRASH_LOOP_LIMIT,
+  nodeSteps,
+  planSteps,
+  type SagaPlan,
+  type StepPlan,
+} from "./plan.js";
 import { retryAt } from "./retry.js";
 import { PENDING_STEP, type SagaState, type StepState } from "./state.js";
 
@@ -112,7 +118,7 @@ function stepState(state: SagaState, name: string): StepState {
 function decideForward(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
   const crashLoopLimit = limitOf(plan);
   for (const node of plan.nodes) {
-    const steps = node.kind === "step" ? [node.step] : node.branches;
+    const steps = nodeSteps(node);
     if (steps.every((s) => isDone(stepState(state, s.name)))) continue;
 
     // The branch that failed for good is the cause; branches aborted because of it are not.
@@ -260,9 +266,7 @@ function resumeSuspended(step: string, s: StepState, input: DecideInput): StepNe
 }
 
 function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
-  const plans = new Map(
-    plan.nodes.flatMap((n) => (n.kind === "step" ? [n.step] : n.branches)).map((s) => [s.name, s]),
-  );
+  const plans = new Map(planSteps(plan).map((s) => [s.name, s]));
   // Forward attempts still in flight (e.g. just after a cancel) must settle first.
   for (const name of input.inFlight) {
     if (stepState(state, name).status === "running") return { type: "await", wakeAt: null };

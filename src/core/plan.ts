@@ -81,9 +81,14 @@ export interface SagaPlan {
 /** Consecutive lost attempts of one step that mean the step itself kills its worker. */
 export const DEFAULT_CRASH_LOOP_LIMIT = 5;
 
+/** The steps of one node: the step, or the branches of a parallel group. */
+export function nodeSteps(node: NodePlan): StepPlan[] {
+  return node.kind === "step" ? [node.step] : node.branches;
+}
+
 /** All steps of a plan, in definition order (branches of a group in their order). */
 export function planSteps(plan: SagaPlan): StepPlan[] {
-  return plan.nodes.flatMap((node) => (node.kind === "step" ? [node.step] : node.branches));
+  return plan.nodes.flatMap(nodeSteps);
 }
 
 /** Problems of a plan, as `path: message` strings; empty when it is valid. */
@@ -114,7 +119,7 @@ export function validatePlan(plan: SagaPlan): string[] {
       if (seen.has(node.name)) problems.push(`steps[${i}].name: duplicate name "${node.name}"`);
       seen.add(node.name);
     }
-    const steps = node.kind === "step" ? [node.step] : node.branches;
+    const steps = nodeSteps(node);
     steps.forEach((step, j) => {
       const path = node.kind === "step" ? `steps[${i}]` : `steps[${i}].parallel[${j}]`;
       if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(step.name))

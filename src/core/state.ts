@@ -17,8 +17,34 @@ export const SagaStatuses = {
 } as const;
 export type SagaStatus = (typeof SagaStatuses)[keyof typeof SagaStatuses];
 
-/** Statuses in which a saga will not move again on its own (failed waits for an operator). */
-export const TERMINAL_STATUSES: readonly SagaStatus[] = ["completed", "compensated", "failed"];
+/** Running or compensating: a worker moves it (see core/GLOSSARY.md). */
+export const ACTIVE_STATUSES: readonly SagaStatus[] = [
+  SagaStatuses.running,
+  SagaStatuses.compensating,
+];
+/** Settled: it will not move on its own; `failed` waits for an operator. */
+export const SETTLED_STATUSES: readonly SagaStatus[] = [
+  SagaStatuses.completed,
+  SagaStatuses.compensated,
+  SagaStatuses.failed,
+];
+/** Ended: completed or compensated; only a requested compensation moves a completed one again. */
+export const ENDED_STATUSES: readonly SagaStatus[] = [
+  SagaStatuses.completed,
+  SagaStatuses.compensated,
+];
+
+export function isActive(status: SagaStatus): boolean {
+  return status === SagaStatuses.running || status === SagaStatuses.compensating;
+}
+
+export function isSettled(status: SagaStatus): boolean {
+  return !isActive(status);
+}
+
+export function isEnded(status: SagaStatus): boolean {
+  return status === SagaStatuses.completed || status === SagaStatuses.compensated;
+}
 
 export type StepStatus =
   | "pending"

@@ -1,8 +1,10 @@
 import { toErrorInfo } from "../core/errors.js";
+import { cappedBackoff } from "../core/retry.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState } from "../core/state.js";
 import { parentSignal } from "./child-saga-port.js";
 import type { Logger } from "./logger.js";
+import { pause } from "./pause.js";
 import type { Commit, CommitResult, CreateResult, LeaseRef, NewSaga } from "./store-port.js";
 
 /** How a checkpoint leaves the saga. */
@@ -152,15 +154,15 @@ export class CheckpointWriter {
         return { ok: true, cancelRequested: result.cancelRequested };
       } catch (error) {
         if (this.givenUp()) return { ok: false, cancelRequested: false };
-        const delay = Math.min(
-          COMMIT_RETRY_MAX_MS,
-          COMMIT_RETRY_BASE_MS * 2 ** Math.min(attempt, 10),
-        );
+        const delay = cappedBackoff(attempt + 1, {
+          baseMs: COMMIT_RETRY_BASE_MS,
+          maxMs: COMMIT_RETRY_MAX_MS,
+        });
         this.host.logger.warn(
           { sagaId: this.sagaId, err: toErrorInfo(error), retryInMs: delay },
           "saga write failed; retrying",
         );
-        await new Promise((r) => setTimeout(r, delay));
+        await pause(delay);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { ErrorCodes, errorInfo } from "../core/errors.js";
 import type { ParentRef } from "../core/events.js";
-import { stepResults, type SagaState } from "../core/state.js";
+import { isSettled, stepResults, type SagaState } from "../core/state.js";
 import type { ParentSignal } from "./store-port.js";
 
 /** What a runner needs to start and undo the child sagas of its `saga` steps. */
@@ -24,7 +24,7 @@ export function childKey(parent: ParentRef): string {
 
 /** What a child saga that ended tells its parent's step (null: not a child, or not ended). */
 export function parentSignal(state: SagaState): ParentSignal | null {
-  if (!state.parent || !["completed", "compensated", "failed"].includes(state.status)) return null;
+  if (!state.parent || !isSettled(state.status)) return null;
   const payload = {
     sagaId: state.id,
     sagaType: state.name,

@@ -4,6 +4,7 @@ import type { SagaState } from "../core/state.js";
 import { CalibratedClock } from "./clock.js";
 import { closedError } from "./engine-errors.js";
 import { logListener } from "./log-listener.js";
+import { pause } from "./pause.js";
 import type { CommitListener } from "./observer.js";
 import type { Logger } from "./logger.js";
 import { compileOrchestratorOptions, type OrchestratorOptions } from "./orchestrator-options.js";
@@ -224,9 +225,13 @@ export class Orchestrator {
     if (this.closed) return;
     this.closing = true;
     await this.parts.loops.stop();
-    const deadline = Date.now() + (options.graceMs ?? 5_000);
-    while (this.parts.pool.size > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
+    // Sagas in flight get the grace period to reach a step boundary (their runners end then).
+    const grace = new AbortController();
+    await Promise.race([
+      this.parts.pool.whenEmpty(),
+      pause(options.graceMs ?? 5_000, grace.signal),
+    ]);
+    grace.abort(); // ends the grace timer when the pool emptied first
     const leases = this.parts.pool.haltAll();
     await this.store.releaseLeases(this.workerId, leases).catch((error: unknown) => {
       this.logger.warn(

@@ -19,16 +19,16 @@ export function pause(ms: number | null, signal?: AbortSignal): Promise<void> {
 
 /**
  * The pause of a loop that new work or a stop may cut short: `sleep(ms)` ends after `ms`, or at
- * the next `wake()`, whichever comes first. A `wake()` while no sleep is pending is dropped, so
+ * the next `nudge()`, whichever comes first. A `nudge()` while no sleep is pending is dropped, so
  * the loop looks for work (or at its stop flag) before it sleeps again.
  * @example
  * while (!this.stopping) { await this.work(); await this.pause.sleep(idleMs); }
- * // stop(): this.stopping = true; this.pause.wake();
+ * // stop(): this.stopping = true; this.pause.nudge();
  */
 export class LoopPause {
   private current: AbortController | null = null;
 
-  /** After `ms` (never on its own when null), or at the next `wake()`. */
+  /** After `ms` (never on its own when null), or at the next `nudge()`. */
   async sleep(ms: number | null): Promise<void> {
     const controller = new AbortController();
     this.current = controller;
@@ -39,8 +39,8 @@ export class LoopPause {
     }
   }
 
-  /** Ends the pending sleep now. */
-  wake(): void {
+  /** Ends the pending sleep now (see "nudge" in core/GLOSSARY.md). */
+  nudge(): void {
     this.current?.abort();
   }
 }

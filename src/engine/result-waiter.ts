@@ -1,5 +1,6 @@
 import type { SagaState } from "../core/state.js";
-import { isSettled, toResult, type SagaResult } from "./saga-result.js";
+import { isSettled } from "../core/state.js";
+import { toResult, type SagaResult } from "./saga-result.js";
 import type { SagaReader } from "./store-port.js";
 import { closedError, sagaNotFound } from "./engine-errors.js";
 
@@ -45,14 +46,14 @@ export class ResultWaiter {
           stop();
           throw sagaNotFound(sagaId);
         }
-        if (isSettled(saga.state)) {
+        if (isSettled(saga.state.status)) {
           stop();
           return toResult(saga.state);
         }
       }
       const state = await next;
       stop();
-      if (state && isSettled(state) && state.tenantId === tenantId) return toResult(state);
+      if (state && isSettled(state.status) && state.tenantId === tenantId) return toResult(state);
       if (this.closed) throw closedError();
     }
   }

@@ -16,6 +16,7 @@ export type RunEndListener = (end: RunEnd) => void;
 export class RunnerPool {
   private readonly runners = new Map<string, SagaRunner>();
   private readonly endListeners: RunEndListener[] = [];
+  private emptied: (() => void)[] = [];
 
   constructor(
     private readonly host: RunnerHost,
@@ -58,6 +59,7 @@ export class RunnerPool {
     void runner.run().then((end) => {
       if (this.runners.get(runner.sagaId) === runner) this.runners.delete(runner.sagaId);
       for (const listener of this.endListeners) listener(end);
+      if (this.runners.size === 0) for (const resolve of this.emptied.splice(0)) resolve();
     });
     return runner;
   }
@@ -71,6 +73,12 @@ export class RunnerPool {
       return null;
     }
     return this.run(definition, claimed);
+  }
+
+  /** Resolves once no runner is left (at once when none is). */
+  whenEmpty(): Promise<void> {
+    if (this.runners.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptied.push(resolve));
   }
 
   /** The leases of the runners left at shutdown, after telling each to stop. */

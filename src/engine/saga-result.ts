@@ -25,9 +25,3 @@ export function toResult(state: SagaState): SagaResult {
     state,
   };
 }
-
-export function isSettled(state: SagaState): boolean {
-  return (
-    state.status === "completed" || state.status === "compensated" || state.status === "failed"
-  );
-}

@@ -89,8 +89,8 @@ export class SagaRunner {
   private halted = false;
   private readonly inFlight = new Map<string, InFlight>();
   private settled: Settled[] = [];
-  /** Resolves the wait for the next thing to happen (an outcome, a timer, a cancel, a loss). */
-  private wakeUp: (() => void) | null = null;
+  /** Ends the wait for the next thing to happen (an outcome, a timer, a cancel, a loss). */
+  private endWait: (() => void) | null = null;
   /** `when` results (or what it threw), evaluated once per run. */
   private readonly conditions = new Map<string, { run: boolean } | { threw: unknown }>();
   private readonly signals = new Map<string, Signal>();
@@ -134,19 +134,19 @@ export class SagaRunner {
   /** A cancel was requested (locally, or seen in the store). */
   requestCancel(): void {
     this.cancelRequested = true;
-    this.wake();
+    this.nudge();
   }
 
   /** The lease is gone: stop at once, write nothing more. */
   leaseLost(): void {
     this.lost = true;
-    this.wake();
+    this.nudge();
   }
 
   /** Shutdown after the grace period: abandon attempts in flight (they will be re-run elsewhere). */
   halt(): void {
     this.halted = true;
-    this.wake();
+    this.nudge();
   }
 
   async run(): Promise<RunEnd> {
@@ -334,7 +334,7 @@ export class SagaRunner {
     this.inFlight.set(step, entry);
     void attemptRun.outcome.then((outcome) => {
       this.settled.push({ step, entry, outcome });
-      this.wake();
+      this.nudge();
     });
   }
 
@@ -375,17 +375,18 @@ export class SagaRunner {
     return new Promise<void>((resolve) => {
       // Chained: a deadline or retry more than 2^31 ms away must not wake the runner at once.
       const timer =
-        wakeAt === null ? null : setLongTimeout(() => this.wake(), wakeAt - this.host.clock.now());
-      this.wakeUp = () => {
+        wakeAt === null ? null : setLongTimeout(() => this.nudge(), wakeAt - this.host.clock.now());
+      this.endWait = () => {
         timer?.clear();
-        this.wakeUp = null;
+        this.endWait = null;
         resolve();
       };
     });
   }
 
-  private wake(): void {
-    this.wakeUp?.();
+  /** Something happened: the runner looks again (see "nudge" in core/GLOSSARY.md). */
+  private nudge(): void {
+    this.endWait?.();
   }
 
   private abandonInFlight(): void {

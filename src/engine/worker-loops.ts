@@ -1,5 +1,5 @@
 import { toErrorInfo } from "../core/errors.js";
-import type { SagaState, SagaStatus } from "../core/state.js";
+import { ACTIVE_STATUSES, type SagaState, type SagaStatus } from "../core/state.js";
 import type { CalibratedClock } from "./clock.js";
 import type { Logger } from "./logger.js";
 import type { DefinitionLookup } from "./registry.js";
@@ -88,7 +88,7 @@ export class WorkerLoops {
     const timer = setTimeout(
       () => {
         this.timers.delete(state.id);
-        void this.claimNow(state.tenantId, state.id, ["running", "compensating"], true);
+        void this.claimNow(state.tenantId, state.id, [...ACTIVE_STATUSES], true);
       },
       Math.max(0, delay) + 2,
     );

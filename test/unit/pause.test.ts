@@ -59,18 +59,18 @@ describe("LoopPause", () => {
     expect(await settled(p)).toBe(true);
   });
 
-  it("wake() ends the pending sleep early (a stop, or new work)", async () => {
+  it("nudge() ends the pending sleep early (a stop, or new work)", async () => {
     const loop = new LoopPause();
     const p = loop.sleep(null);
     expect(await settled(p)).toBe(false);
-    loop.wake();
+    loop.nudge();
     expect(await settled(p)).toBe(true);
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it("drops a wake() while no sleep is pending: the next sleep lasts its time", async () => {
+  it("drops a nudge() while no sleep is pending: the next sleep lasts its time", async () => {
     const loop = new LoopPause();
-    loop.wake();
+    loop.nudge();
     const p = loop.sleep(500);
     expect(await settled(p)).toBe(false);
     await vi.advanceTimersByTimeAsync(500);
@@ -80,11 +80,11 @@ describe("LoopPause", () => {
   it("wakes each sleep once: a later sleep is not ended by an earlier wake", async () => {
     const loop = new LoopPause();
     const first = loop.sleep(10_000);
-    loop.wake();
+    loop.nudge();
     expect(await settled(first)).toBe(true);
     const second = loop.sleep(10_000);
     expect(await settled(second)).toBe(false);
-    loop.wake();
+    loop.nudge();
     expect(await settled(second)).toBe(true);
   });
 });

@@ -1,6 +1,5 @@
-import type { SagaState, SagaStatus } from "../../core/state.js";
+import { isSettled, type SagaState, type SagaStatus } from "../../core/state.js";
 
-const ENDED: ReadonlySet<SagaStatus> = new Set(["completed", "compensated", "failed"]);
 const BUCKETS = 24;
 
 /** The p-th percentile (0..100) of sorted numbers, nearest rank; null when there are none. */
@@ -20,7 +19,7 @@ function durations(states: readonly SagaState[]) {
 
 function outcomes(states: readonly SagaState[]) {
   const count = (status: SagaStatus) => states.filter((s) => s.status === status).length;
-  const ended = states.filter((s) => ENDED.has(s.status)).length;
+  const ended = states.filter((s) => isSettled(s.status)).length;
   const rate = (n: number) => (ended === 0 ? null : n / ended);
   return {
     started: states.length,

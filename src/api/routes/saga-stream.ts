@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { SagaEvent } from "../../core/events.js";
-import type { SagaState } from "../../core/state.js";
+import { isSettled, type SagaState } from "../../core/state.js";
 import type { Orchestrator } from "../../engine/orchestrator.js";
 import type { StreamHub } from "../stream-hub.js";
 import { eventView } from "../views.js";
@@ -88,7 +88,7 @@ export async function streamSaga(
       const now = await orchestrator.get(state.id, { tenantId });
       if (!now) return finish();
       if (now.seq > sent) await sync();
-      else if (["completed", "compensated", "failed"].includes(now.status)) await sync();
+      else if (isSettled(now.status)) await sync();
     } catch (error) {
       request.log.warn({ err: error }, "saga stream could not read the saga; retrying");
     }

@@ -1,3 +1,4 @@
+import { nodeSteps } from "../../core/plan.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
 import { ErrorCodes, notFound } from "../../core/errors.js";
@@ -193,7 +194,7 @@ export function sagaRoutes(
                 latest: d.version === latest,
                 timeout_ms: d.plan.timeoutMs,
                 steps: d.plan.nodes.flatMap((n) =>
-                  (n.kind === "step" ? [n.step] : n.branches).map((s) => ({
+                  nodeSteps(n).map((s) => ({
                     name: s.name,
                     group: n.kind === "parallel" ? n.name : null,
                     compensable: s.compensable,
