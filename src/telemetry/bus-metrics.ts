@@ -59,64 +59,38 @@ export class BusMetrics {
     });
     const bus = readers.bus;
     if (bus) {
-      let last: ReturnType<BusStatsReader> | null = null;
-      // One read per scrape for the three gauges (each collect() asks; the first one reads).
-      const read = () => (last ??= bus().finally(() => forget(() => (last = null))));
-      new Gauge({
+      const read = oncePerScrape(bus);
+      scrapeGauge(registry, read, {
         name: "saga_bus_dead_letters",
         help: "Messages on the dead-letter stream now (fleet-wide: aggregate with max).",
-        registers: [registry],
-        async collect() {
-          const stats = await read().catch(() => null);
-          if (stats) this.set(stats.deadLetters);
-        },
+        values: (stats) => [[{}, stats.deadLetters]],
       });
-      new Gauge({
+      scrapeGauge(registry, read, {
         name: "saga_bus_pending",
         help: "Messages delivered to a consumer group and not yet acknowledged (fleet-wide).",
         labelNames: ["group"],
-        registers: [registry],
-        async collect() {
-          const stats = await read().catch(() => null);
-          if (!stats) return;
-          this.reset();
-          for (const g of stats.groups) this.set({ group: g.group }, g.pending);
-        },
+        values: (stats) => stats.groups.map((g) => [{ group: g.group }, g.pending]),
       });
-      new Gauge({
+      scrapeGauge(registry, read, {
         name: "saga_bus_lag",
         help: "Messages on the stream not yet delivered to a consumer group (fleet-wide).",
         labelNames: ["group"],
-        registers: [registry],
-        async collect() {
-          const stats = await read().catch(() => null);
-          if (!stats) return;
-          this.reset();
-          for (const g of stats.groups) if (g.lag !== null) this.set({ group: g.group }, g.lag);
-        },
+        values: (stats) =>
+          stats.groups.flatMap((g) => (g.lag === null ? [] : [[{ group: g.group }, g.lag]])),
       });
     }
     const outbox = readers.outbox;
     if (outbox) {
-      let last: ReturnType<OutboxStatsReader> | null = null;
-      const read = () => (last ??= outbox().finally(() => forget(() => (last = null))));
-      new Gauge({
+      const read = oncePerScrape(outbox);
+      scrapeGauge(registry, read, {
         name: "saga_outbox_pending",
         help: "Outbox rows not yet relayed to the bus (fleet-wide: aggregate with max).",
-        registers: [registry],
-        async collect() {
-          const stats = await read().catch(() => null);
-          if (stats) this.set(stats.pending);
-        },
+        values: (stats) => [[{}, stats.pending]],
       });
-      new Gauge({
+      scrapeGauge(registry, read, {
         name: "saga_outbox_oldest_age_seconds",
         help: "Age of the oldest outbox row (relay lag; 0 when the outbox is empty).",
-        registers: [registry],
-        async collect() {
-          const stats = await read().catch(() => null);
-          if (stats) this.set(stats.oldestAgeSeconds);
-        },
+        values: (stats) => [[{}, stats.oldestAgeSeconds]],
       });
     }
   }
@@ -172,4 +146,38 @@ export class BusMetrics {
 /** Drops a cached scrape-time read shortly after (the gauges of one scrape share it). */
 function forget(clear: () => void): void {
   setTimeout(clear, 500).unref();
+}
+
+/** A reader shared by the gauges of one scrape: the first collect() reads, the others reuse it. */
+function oncePerScrape<T>(reader: () => Promise<T>): () => Promise<T> {
+  let last: Promise<T> | null = null;
+  return () => (last ??= reader().finally(() => forget(() => (last = null))));
+}
+
+/**
+ * A gauge read at scrape time: its values are replaced by what `values` makes of the reading; a
+ * failed reading leaves the gauge as it was (the scrape still answers).
+ */
+function scrapeGauge<T>(
+  registry: Registry,
+  read: () => Promise<T>,
+  spec: {
+    name: string;
+    help: string;
+    labelNames?: string[];
+    values: (reading: T) => [Record<string, string>, number][];
+  },
+): void {
+  new Gauge({
+    name: spec.name,
+    help: spec.help,
+    labelNames: spec.labelNames ?? [],
+    registers: [registry],
+    async collect() {
+      const reading = await read().catch(() => null);
+      if (reading === null) return;
+      this.reset();
+      for (const [labels, value] of spec.values(reading)) this.set(labels, value);
+    },
+  });
 }
