@@ -101,12 +101,7 @@ export class SqlStore implements Store {
         idempotency_key: s.state.idempotencyKey,
         attributes: s.state.attributes,
         lease_owner: s.leaseOwner,
-        lease_ms: Math.ceil(s.leaseMs),
-        wake_at: s.wakeAt,
-        dormant: s.dormant ?? false,
-        suspends,
-        outbox: s.outbox ?? false,
-        parent_signal: s.parentSignal ?? null,
+        ...whereNext(s, suspends),
         ord,
       };
     });
@@ -163,12 +158,7 @@ export class SqlStore implements Store {
         status: c.state.status,
         stream_version: c.state.seq,
         release: c.release,
-        lease_ms: Math.ceil(c.leaseMs),
-        wake_at: c.wakeAt,
-        dormant: c.dormant ?? false,
-        suspends,
-        outbox: c.outbox ?? false,
-        parent_signal: c.parentSignal ?? null,
+        ...whereNext(c, suspends),
       };
     });
     const events = batch.flatMap((c) => eventRows(c.lease.sagaId, c.expectedSeq, c.events));
@@ -560,6 +550,18 @@ function rowsWithState(rows: readonly object[], states: readonly SagaState[]): s
     out += `${i === 0 ? "" : ","}${row.slice(0, -1)},"state":${stateJson(states[i]!)}}`;
   }
   return `${out}]`;
+}
+
+/** The columns of a create or a commit that say what follows the write: lease, wake, outbox, parent. */
+function whereNext(w: NewSaga | Commit, suspends: boolean) {
+  return {
+    lease_ms: Math.ceil(w.leaseMs),
+    wake_at: w.wakeAt,
+    dormant: w.dormant ?? false,
+    suspends,
+    outbox: w.outbox ?? false,
+    parent_signal: w.parentSignal ?? null,
+  };
 }
 
 function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {

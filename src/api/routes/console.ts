@@ -2,7 +2,7 @@ import { ErrorCodes, errorMessage } from "../../core/errors.js";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { parse as parseYaml } from "yaml";
-import type { SagaStatus } from "../../core/state.js";
+import { SagaStatuses, type SagaStatus } from "../../core/state.js";
 import { definitionProblems } from "../../definitions/format/validate.js";
 import type { Orchestrator } from "../../engine/orchestrator.js";
 import { requireRole } from "../auth.js";
@@ -11,13 +11,7 @@ import { ErrorSchema } from "../schemas.js";
 import { overviewOf } from "./console-overview.js";
 import { consoleStaticRoutes } from "./console-static.js";
 
-const STATUSES: readonly SagaStatus[] = [
-  "running",
-  "compensating",
-  "completed",
-  "compensated",
-  "failed",
-];
+const STATUSES: readonly SagaStatus[] = Object.values(SagaStatuses);
 /** Counts per status stop here ("500+"): a count costs one bounded list query, whatever the store holds. */
 export const COUNT_CAP = 500;
 /** The overview reads at most this many of the newest sagas (one list page). */

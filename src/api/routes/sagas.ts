@@ -2,7 +2,7 @@ import { nodeSteps } from "../../core/plan.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "@sinclair/typebox";
 import { ErrorCodes, notFound } from "../../core/errors.js";
-import type { SagaStatus } from "../../core/state.js";
+import { SagaStatuses, type SagaStatus } from "../../core/state.js";
 import type { Orchestrator } from "../../engine/orchestrator.js";
 import { requireRole } from "../auth.js";
 import { HttpError } from "../http-errors.js";
@@ -22,13 +22,7 @@ import type { StartQuota } from "../start-quota.js";
 import { faultOf } from "./start-fault.js";
 import { streamSaga, type StreamOptions } from "./saga-stream.js";
 
-const STATUSES: readonly SagaStatus[] = [
-  "running",
-  "compensating",
-  "completed",
-  "compensated",
-  "failed",
-];
+const STATUSES: readonly SagaStatus[] = Object.values(SagaStatuses);
 const errors = {
   400: Type.Ref(ErrorSchema),
   401: Type.Ref(ErrorSchema),
