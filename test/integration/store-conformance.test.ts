@@ -4,7 +4,7 @@ import type { SagaEvent } from "../../src/core/events.js";
 import { applyEvent } from "../../src/core/reducer.js";
 import type { SagaState } from "../../src/core/state.js";
 import { uuidv7 } from "../../src/engine/ids.js";
-import type { LeaseRef, Store } from "../../src/engine/store-port.js";
+import type { Commit, LeaseRef, Store } from "../../src/engine/store-port.js";
 import { storeKinds, uniqueTenant } from "../helpers/stores.js";
 import { sleep } from "../helpers/time.js";
 
@@ -51,6 +51,27 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
       },
     ]);
     return { state, result: result! };
+  }
+
+  /**
+   * A commit by w1 under the first lease (epoch 1) of the step `s` took, keeping the lease; `over`
+   * changes any field. (`s.event` null: a commit of the state as it is, with no event.)
+   */
+  function commitOf(
+    s: { event: SagaEvent | null; state: SagaState },
+    over: Partial<Commit> = {},
+  ): Commit {
+    return {
+      owner: "w1",
+      lease: { sagaId: s.state.id, epoch: 1 },
+      expectedSeq: s.event ? s.state.seq - 1 : s.state.seq,
+      events: s.event ? [s.event] : [],
+      state: s.state,
+      release: false,
+      leaseMs: 10_000,
+      wakeAt: null,
+      ...over,
+    };
   }
 
   function step(state: SagaState, draft: Omit<Extract<SagaEvent, { type: "StepStarted" }>, "at">) {
@@ -117,27 +138,9 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     const sa = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
     const sb = step(b.state, { type: "StepStarted", step: "s1", attempt: 1 });
     const results = await store.commit([
-      {
-        owner: "w1",
-        lease: { sagaId: a.state.id, epoch: 1 },
-        expectedSeq: 1,
-        events: [sa.event],
-        state: sa.state,
-        release: false,
-        leaseMs: 10_000,
-        wakeAt: null,
-      },
+      commitOf(sa),
       // wrong expected version: nothing of b is written
-      {
-        owner: "w1",
-        lease: { sagaId: b.state.id, epoch: 1 },
-        expectedSeq: 5,
-        events: [sb.event],
-        state: sb.state,
-        release: false,
-        leaseMs: 10_000,
-        wakeAt: null,
-      },
+      commitOf(sb, { expectedSeq: 5 }),
     ]);
     expect(results).toMatchObject([
       { ok: true, cancelRequested: false },
@@ -152,23 +155,13 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     const tenant = uniqueTenant();
     const a = await newSaga(tenant);
     const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
-    const base = {
-      expectedSeq: 1,
-      events: [s.event],
-      state: s.state,
-      release: false,
-      leaseMs: 10_000,
-      wakeAt: null,
-    };
+    expect(await store.commit([commitOf(s, { owner: "intruder" })])).toMatchObject([
+      refused(ErrorCodes.SAGA_LEASE_LOST),
+    ]);
     expect(
-      await store.commit([{ ...base, owner: "intruder", lease: { sagaId: a.state.id, epoch: 1 } }]),
+      await store.commit([commitOf(s, { lease: { sagaId: a.state.id, epoch: 0 } })]),
     ).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
-    expect(
-      await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 0 } }]),
-    ).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
-    expect(
-      await store.commit([{ ...base, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
-    ).toEqual([{ ok: true, cancelRequested: false }]);
+    expect(await store.commit([commitOf(s)])).toEqual([{ ok: true, cancelRequested: false }]);
   });
 
   it("fences a stale lease holder: after expiry another worker claims, and the old holder's commit is refused", async () => {
@@ -184,19 +177,9 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     const mine = claim.claimed.find((c) => c.state.id === a.state.id);
     expect(mine?.lease).toEqual({ sagaId: a.state.id, epoch: 2 });
     const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
-    const write = {
-      expectedSeq: 1,
-      events: [s.event],
-      state: s.state,
-      release: false,
-      leaseMs: 10_000,
-      wakeAt: null,
-    };
+    expect(await store.commit([commitOf(s)])).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
     expect(
-      await store.commit([{ ...write, owner: "w1", lease: { sagaId: a.state.id, epoch: 1 } }]),
-    ).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
-    expect(
-      await store.commit([{ ...write, owner: "w2", lease: { sagaId: a.state.id, epoch: 2 } }]),
+      await store.commit([commitOf(s, { owner: "w2", lease: { sagaId: a.state.id, epoch: 2 } })]),
     ).toEqual([{ ok: true, cancelRequested: false }]);
     expect((await store.getEvents(tenant, a.state.id)).length).toBe(2);
   });
@@ -206,18 +189,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     const a = await newSaga(tenant, { leaseMs: 100 });
     await sleep(250);
     const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
-    const result = await store.commit([
-      {
-        owner: "w1",
-        lease: { sagaId: a.state.id, epoch: 1 },
-        expectedSeq: 1,
-        events: [s.event],
-        state: s.state,
-        release: false,
-        leaseMs: 10_000,
-        wakeAt: null,
-      },
-    ]);
+    const result = await store.commit([commitOf(s)]);
     expect(result).toMatchObject([refused(ErrorCodes.SAGA_LEASE_LOST)]);
   });
 
@@ -245,16 +217,10 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     const a = await newSaga(tenant, { name });
     const now = await store.now();
     await store.commit([
-      {
-        owner: "w1",
-        lease: { sagaId: a.state.id, epoch: 1 },
-        expectedSeq: 1,
-        events: [],
-        state: a.state,
-        release: true,
-        leaseMs: 0,
-        wakeAt: now + 400,
-      },
+      commitOf(
+        { event: null, state: a.state },
+        { events: [], release: true, leaseMs: 0, wakeAt: now + 400 },
+      ),
     ]);
     const types = [{ name, version: 1 }];
     expect(
@@ -309,16 +275,7 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     const tenant = uniqueTenant();
     const a = await newSaga(tenant);
     const s = step(a.state, { type: "StepStarted", step: "s1", attempt: 1 });
-    const write = {
-      owner: "w1",
-      lease: { sagaId: a.state.id, epoch: 1 },
-      expectedSeq: 1,
-      events: [s.event],
-      state: s.state,
-      release: false,
-      leaseMs: 10_000,
-      wakeAt: null,
-    };
+    const write = commitOf(s);
     const results = await Promise.all([
       store.commit([write]),
       store.commit([write]),
