@@ -4,7 +4,7 @@ import type { CompensationReason, EventDraft } from "./events.js";
 import {
   DEFAULT_CRASH_LOOP_LIMIT,
   nodeSteps,
-  planSteps,
+  stepsByName,
   type SagaPlan,
   type StepPlan,
 } from "./plan.js";
@@ -266,7 +266,7 @@ function resumeSuspended(step: string, s: StepState, input: DecideInput): StepNe
 }
 
 function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
-  const plans = new Map(planSteps(plan).map((s) => [s.name, s]));
+  const plans = stepsByName(plan);
   // Forward attempts still in flight (e.g. just after a cancel) must settle first.
   for (const name of input.inFlight) {
     if (stepState(state, name).status === "running") return { type: "await", wakeAt: null };

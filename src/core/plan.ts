@@ -86,6 +86,18 @@ export function nodeSteps(node: NodePlan): StepPlan[] {
   return node.kind === "step" ? [node.step] : node.branches;
 }
 
+const stepMaps = new WeakMap<SagaPlan, ReadonlyMap<string, StepPlan>>();
+
+/** The steps of a plan by name, made once per plan (plans are not changed once compiled). */
+export function stepsByName(plan: SagaPlan): ReadonlyMap<string, StepPlan> {
+  let map = stepMaps.get(plan);
+  if (!map) {
+    map = new Map(planSteps(plan).map((s) => [s.name, s]));
+    stepMaps.set(plan, map);
+  }
+  return map;
+}
+
 /** All steps of a plan, in definition order (branches of a group in their order). */
 export function planSteps(plan: SagaPlan): StepPlan[] {
   return plan.nodes.flatMap(nodeSteps);

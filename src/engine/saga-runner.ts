@@ -2,7 +2,7 @@ import { attemptStartEvents, decide, type Phase, type Signal } from "../core/dec
 import { ErrorCodes, SagaError, toErrorInfo, type ErrorInfo } from "../core/errors.js";
 import type { EventDraft, SagaEvent } from "../core/events.js";
 import { outcomeEvent, type AttemptOutcome } from "../core/outcome.js";
-import { planSteps, type StepPlan } from "../core/plan.js";
+import { stepsByName, type StepPlan } from "../core/plan.js";
 import { applyEvent } from "../core/reducer.js";
 import { PENDING_STEP, stepResults, type SagaState } from "../core/state.js";
 import { LazyAbort, runAttempt } from "./attempt.js";
@@ -102,7 +102,7 @@ export class SagaRunner {
   ) {
     this.sagaId = start.state.id;
     this.state = start.state;
-    this.steps = new Map(planSteps(definition.plan).map((s) => [s.name, s]));
+    this.steps = stepsByName(definition.plan);
     this.cancelRequested = start.cancelRequested ?? false;
     this.writer = new CheckpointWriter(host, this.sagaId, start, () => this.lost || this.halted);
     if (start.before) this.append(start.before);
