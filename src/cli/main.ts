@@ -17,6 +17,7 @@ import { startServiceEvents } from "../service-events.js";
 import { openStore } from "../store/open-store.js";
 import { createLogger } from "../telemetry/logger.js";
 import { SagaMetrics } from "../telemetry/metrics.js";
+import { startTracing } from "../telemetry/tracing.js";
 import { CliError, request, type ClientOptions } from "./client.js";
 import { secretsCommand } from "./secrets.js";
 import { auditCommand } from "./audit.js";
@@ -352,6 +353,13 @@ async function worker(portOption: string | undefined): Promise<number> {
     poolSize: config.databasePoolSize,
   });
   startupNotes((message) => logger.info(message));
+  const tracing = config.tracing.enabled
+    ? startTracing({
+        serviceName: config.tracing.serviceName,
+        serviceVersion: VERSION,
+        tracesUrl: config.tracing.tracesUrl,
+      })
+    : null;
   const orchestrator = await createOrchestrator({
     sagas: serviceSagas(config),
     store,
@@ -371,6 +379,7 @@ async function worker(portOption: string | undefined): Promise<number> {
     : null;
   const metrics = new SagaMetrics(() => orchestrator.countActive());
   orchestrator.onCommitted(metrics.listener);
+  if (tracing) orchestrator.onCommitted(tracing.listener);
   const probes = await buildWorkerProbeServer({
     orchestrator,
     metrics,
@@ -397,6 +406,7 @@ async function worker(portOption: string | undefined): Promise<number> {
     orchestrator.beginDrain();
     await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
     await events?.closeBus();
+    await tracing?.shutdown();
     await probes.close();
     logger.info("saga worker drained and stopped");
   });
