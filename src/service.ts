@@ -18,7 +18,7 @@ import { sqlStoreReadings } from "./store/sql-observe.js";
 import { SqlAuditLog } from "./store/sql-audit.js";
 import { startRetention } from "./service-retention.js";
 import { createLogger } from "./telemetry/logger.js";
-import { startTracing, type Tracing } from "./telemetry/tracing.js";
+import type { Tracing } from "./telemetry/tracing.js";
 
 export interface Service {
   app: FastifyInstance;
@@ -53,9 +53,10 @@ export async function createService(
   options: ServiceOptions = {},
 ): Promise<Service> {
   // Before anything runs: http steps and outbox rows carry trace context only once it is set up.
+  // The SDK is loaded only when tracing is on.
   const ownTracing =
     !options.tracing && config.tracing.enabled
-      ? startTracing({
+      ? (await import("./telemetry/tracing.js")).startTracing({
           serviceName: config.tracing.serviceName,
           serviceVersion: VERSION,
           tracesUrl: config.tracing.tracesUrl,

@@ -17,7 +17,6 @@ import { startServiceEvents } from "../service-events.js";
 import { openStore } from "../store/open-store.js";
 import { createLogger } from "../telemetry/logger.js";
 import { SagaMetrics } from "../telemetry/metrics.js";
-import { startTracing } from "../telemetry/tracing.js";
 import { CliError, request, type ClientOptions } from "./client.js";
 import { secretsCommand } from "./secrets.js";
 import { auditCommand } from "./audit.js";
@@ -353,8 +352,8 @@ async function worker(portOption: string | undefined): Promise<number> {
     poolSize: config.databasePoolSize,
   });
   startupNotes((message) => logger.info(message));
-  const tracing = config.tracing.enabled
-    ? startTracing({
+  const tracing = config.tracing.enabled // the SDK is loaded only when tracing is on
+    ? (await import("../telemetry/tracing.js")).startTracing({
         serviceName: config.tracing.serviceName,
         serviceVersion: VERSION,
         tracesUrl: config.tracing.tracesUrl,
