@@ -234,6 +234,35 @@ describe("tracing", () => {
       expect(started.parentSpanContext?.spanId).toBe(sagaSpanId(sagaId));
     });
 
+    it("an event published over HTTP carries the request's context to the saga it triggers", async () => {
+      const caller = "5bf92f3577b34da6a3ce929d0e0e4737";
+      const res = await service.app.inject({
+        method: "POST",
+        url: "/events/publish",
+        headers: { traceparent: `00-${caller}-a7ad6b7169203332-01` },
+        payload: { stream_id: "order-9", type: "order.placed", data: {} },
+      });
+      expect(res.statusCode).toBe(201);
+      await tracing.flush();
+      const server = spans().find(
+        (s) => s.name === "POST /events/publish" && s.spanContext().traceId === caller,
+      )!;
+      let linked: ReadableSpan | undefined;
+      for (let i = 0; i < 200 && !linked; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        linked = spans().find(
+          (s) =>
+            s.name === "start consumer" &&
+            s.links[0]?.context.spanId === server.spanContext().spanId,
+        );
+      }
+      expect(
+        linked,
+        "the triggered saga's start span links to the publishing request",
+      ).toBeDefined();
+      expect(linked!.links[0]!.context.traceId).toBe(caller);
+    });
+
     it("bus messages carry the producing attempt's context; the triggered saga links to it", async () => {
       const handle = await service.orchestrator.start("producer", {});
       await handle.result();
