@@ -18,6 +18,7 @@ import { sqlStoreReadings } from "./store/sql-observe.js";
 import { SqlAuditLog } from "./store/sql-audit.js";
 import { startRetention } from "./service-retention.js";
 import { createLogger } from "./telemetry/logger.js";
+import type { Tracing } from "./telemetry/tracing.js";
 
 export interface Service {
   app: FastifyInstance;
@@ -30,22 +31,55 @@ export interface Service {
 
 export const VERSION = "0.1.0";
 
+export interface ServiceOptions {
+  sagas?: readonly SagaDefinition<never, never>[];
+  /** false: silent; a pino logger of your own (tests capturing logs); default: stdout. */
+  logger?: boolean | ReturnType<typeof createLogger>;
+  /** A store of your own instead of the one the config names (tests; left open on close). */
+  store?: Store;
+  /** A bus of your own instead of the one the config names (tests; left open on close). */
+  bus?: EventBus;
+  /** The folder of built-in definitions (default: the package's definitions/; null: none). */
+  builtinDefinitions?: string | null;
+  /** Tracing of your own (tests: an in-memory exporter; left running on close). */
+  tracing?: Tracing;
+}
+
 export { sagaDefaults };
 
 /** The service's composition root: store from config, orchestrator, metrics, HTTP server. */
 export async function createService(
   config: ServiceConfig,
-  options: {
-    sagas?: readonly SagaDefinition<never, never>[];
-    /** false: silent; a pino logger of your own (tests capturing logs); default: stdout. */
-    logger?: boolean | ReturnType<typeof createLogger>;
-    /** A store of your own instead of the one the config names (tests; left open on close). */
-    store?: Store;
-    /** A bus of your own instead of the one the config names (tests; left open on close). */
-    bus?: EventBus;
-    /** The folder of built-in definitions (default: the package's definitions/; null: none). */
-    builtinDefinitions?: string | null;
-  } = {},
+  options: ServiceOptions = {},
+): Promise<Service> {
+  // Before anything runs: http steps and outbox rows carry trace context only once it is set up.
+  // The SDK is loaded only when tracing is on.
+  const ownTracing =
+    !options.tracing && config.tracing.enabled
+      ? (await import("./telemetry/tracing.js")).startTracing({
+          serviceName: config.tracing.serviceName,
+          serviceVersion: VERSION,
+          tracesUrl: config.tracing.tracesUrl,
+        })
+      : null;
+  try {
+    return await assembleService(
+      config,
+      options,
+      ownTracing ?? options.tracing ?? null,
+      ownTracing,
+    );
+  } catch (error) {
+    await ownTracing?.shutdown().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function assembleService(
+  config: ServiceConfig,
+  options: ServiceOptions,
+  tracing: Tracing | null,
+  ownTracing: Tracing | null,
 ): Promise<Service> {
   const logger =
     typeof options.logger === "object"
@@ -80,6 +114,7 @@ export async function createService(
     if (!options.store) await store.close().catch(() => undefined);
     throw error;
   });
+  if (tracing) orchestrator.onCommitted(tracing.listener);
   // Definitions first: the intake may take events (pending ones, after a restart) at once, and a
   // trigger of a definition not yet loaded would miss them.
   const definitions: ServiceDefinitions = await setupDefinitions({
@@ -124,6 +159,7 @@ export async function createService(
     ...(audit ? { audit } : {}),
     definitions: definitions.catalog,
     ...(definitions.secrets ? { secrets: definitions.secrets } : {}),
+    ...(tracing ? { tracer: tracing.tracer } : {}),
     logger,
   });
   let closed: Promise<void> | null = null;
@@ -141,6 +177,7 @@ export async function createService(
         await app.close();
         await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
         await events.closeBus();
+        await ownTracing?.shutdown(); // exports the last spans
       })()),
   };
 }

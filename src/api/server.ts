@@ -9,6 +9,8 @@ import type { ServiceConfig } from "../config/config.js";
 import type { EventStore } from "../engine/event-store-port.js";
 import type { Orchestrator } from "../engine/orchestrator.js";
 import type { SagaMetrics } from "../telemetry/metrics.js";
+import type { Tracer } from "@opentelemetry/api";
+import { installTracingHook } from "./tracing-hook.js";
 import { createAuthenticator } from "./auth.js";
 import { FailedAuthLimiter } from "./failed-auth-limiter.js";
 import { HttpError, errorBody, installErrorHandlers } from "./http-errors.js";
@@ -50,6 +52,8 @@ export interface ServerDeps {
   audit?: AuditLog;
   /** The bus's dead letters: /dead-letters routes (admin; absent: not served). */
   deadLetters?: DeadLetterAdmin;
+  /** OpenTelemetry: a server span per request (absent: tracing is off). */
+  tracer?: Tracer;
 }
 
 declare module "fastify" {
@@ -109,6 +113,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
+  if (deps.tracer) installTracingHook(app, deps.tracer);
   installErrorHandlers(app);
   // Only JSON bodies: text/plain would otherwise reach validation and answer 400 instead of 415.
   app.removeContentTypeParser("text/plain");

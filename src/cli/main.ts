@@ -352,6 +352,13 @@ async function worker(portOption: string | undefined): Promise<number> {
     poolSize: config.databasePoolSize,
   });
   startupNotes((message) => logger.info(message));
+  const tracing = config.tracing.enabled // the SDK is loaded only when tracing is on
+    ? (await import("../telemetry/tracing.js")).startTracing({
+        serviceName: config.tracing.serviceName,
+        serviceVersion: VERSION,
+        tracesUrl: config.tracing.tracesUrl,
+      })
+    : null;
   const orchestrator = await createOrchestrator({
     sagas: serviceSagas(config),
     store,
@@ -371,6 +378,7 @@ async function worker(portOption: string | undefined): Promise<number> {
     : null;
   const metrics = new SagaMetrics(() => orchestrator.countActive());
   orchestrator.onCommitted(metrics.listener);
+  if (tracing) orchestrator.onCommitted(tracing.listener);
   const probes = await buildWorkerProbeServer({
     orchestrator,
     metrics,
@@ -397,6 +405,7 @@ async function worker(portOption: string | undefined): Promise<number> {
     orchestrator.beginDrain();
     await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
     await events?.closeBus();
+    await tracing?.shutdown();
     await probes.close();
     logger.info("saga worker drained and stopped");
   });

@@ -10,8 +10,10 @@ import {
 } from "./api-config.js";
 
 import { seedCompatibleEnv } from "./seed-env.js";
+import { loadTracingConfig, TRACING_SETTINGS, type TracingConfig } from "./tracing-config.js";
 
 export { ConfigError, Roles, type Role } from "./api-config.js";
+export type { TracingConfig } from "./tracing-config.js";
 
 /**
  * The service's configuration: one schema, read once from the environment at the composition
@@ -61,6 +63,8 @@ export interface ServiceConfig extends AuthConfig {
   definitionsDir: string | null;
   /** Per-tenant quotas and caps of the HTTP API. */
   limits: ApiLimits;
+  /** OpenTelemetry tracing: off unless an OTLP endpoint is set or SAGA_TRACING=on. */
+  tracing: TracingConfig;
 }
 
 /** The seeds' service variables, and the service names http steps use for them. */
@@ -111,6 +115,7 @@ export const KNOWN_SETTINGS: ReadonlySet<string> = new Set([
   "SAGA_SECRETS_KEY",
   "SAGA_DEFINITIONS_DIR",
   "SAGA_URL",
+  ...TRACING_SETTINGS,
   ...API_SETTINGS,
 ]);
 
@@ -231,6 +236,7 @@ export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
     secretsKey: secretsKey(str("SAGA_SECRETS_KEY")),
     definitionsDir: str("SAGA_DEFINITIONS_DIR"),
     limits,
+    tracing: loadTracingConfig(str),
   };
 }
 

@@ -72,6 +72,11 @@ export type SagaEvent =
       parent?: ParentRef | null;
       /** A fault to inject (a rehearsal started it; absent otherwise). */
       fault?: FaultDirective;
+      /**
+       * The W3C `traceparent` of the request or bus event that started the saga (absent when it
+       * came without one): tracing links the saga's trace to it.
+       */
+      traceparent?: string;
     }
   | { type: "StepStarted"; at: number; step: string; attempt: number }
   | {

@@ -145,11 +145,13 @@ export class EventIntake {
     try {
       const input = trigger.input(structuredClone(message)); // a copy: the mapping cannot change it
       const correlationId = message.headers?.["x-correlation-id"];
+      const traceparent = message.headers?.traceparent;
       const handle = await this.options.orchestrator.start(definition.name, input, {
         tenantId: message.tenantId,
         version: definition.version,
         idempotencyKey: triggerKey(message.id, definition.name),
         ...(correlationId ? { correlationId } : {}),
+        ...(traceparent ? { traceparent } : {}),
       });
       if (handle.created) {
         this.logger.info(

@@ -29,6 +29,11 @@ export interface StartOptions extends CallOptions {
   version?: number;
   /** Rehearse a failure: fail this attempt on purpose (recorded in SagaStarted). */
   fault?: FaultDirective;
+  /**
+   * The W3C trace context of what asked for the start (`00-<trace id>-<span id>-<flags>`),
+   * recorded in SagaStarted; the saga's trace links to it. A malformed value is ignored.
+   */
+  traceparent?: string;
 }
 
 /** A started (or found) saga. */

@@ -13,6 +13,7 @@ import type { SagaState } from "../core/state.js";
 import type { Clock } from "./clock.js";
 import type { SagaDefinition } from "./definition.js";
 import { uuidv7 } from "./ids.js";
+import { isTraceparent } from "./trace-ids.js";
 import type { DefinitionLookup } from "./registry.js";
 import type { RunnerPool } from "./runner-pool.js";
 import type { RunnerHost } from "./saga-runner.js";
@@ -32,6 +33,8 @@ export interface StartRequest {
   fault?: FaultDirective;
   /** Set for a child saga: the parent's step that waits for it. */
   parent?: ParentRef;
+  /** The W3C trace context of what asked for the start; kept only when well-formed. */
+  traceparent?: string;
 }
 
 export interface Started {
@@ -110,6 +113,7 @@ export class SagaStarter {
       attributes: attributesOf(definition, json.value),
       parent: request.parent ?? null,
       ...(request.fault ? { fault: request.fault } : {}),
+      ...(isTraceparent(request.traceparent) ? { traceparent: request.traceparent } : {}),
       deadlineAt: definition.plan.timeoutMs === null ? null : now + definition.plan.timeoutMs,
     };
   }

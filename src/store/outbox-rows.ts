@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { ROOT_CONTEXT, TraceFlags, propagation, trace } from "@opentelemetry/api";
+import { attemptSpanId, sagaSpanId, sagaTraceId } from "../engine/trace-ids.js";
 import type { Json } from "../core/json.js";
 import type { SagaEvent } from "../core/events.js";
 import type { SagaState } from "../core/state.js";
@@ -13,6 +15,8 @@ export interface OutboxInsertRow {
   type: string;
   key: string | null;
   data: Json;
+  /** Bus headers: the trace context of the span that wrote the row, when tracing is on. */
+  headers?: Record<string, string>;
 }
 
 const LIFECYCLE: Partial<Record<SagaEvent["type"], string>> = {
@@ -30,7 +34,9 @@ const LIFECYCLE: Partial<Record<SagaEvent["type"], string>> = {
  * flag), and the `publish` messages of completed steps always. `state` is the saga after the
  * write (its status is the one every lifecycle message of the write carries); `fromSeq` the
  * stream version before it. A lifecycle message's id is derived from (saga, seq), so a relay
- * that resends it sends the same id.
+ * that resends it sends the same id. When tracing is on (a propagator is registered), each row
+ * carries the trace context of its saga in its headers (of the attempt, for a step's events), so
+ * that a consumer continues the saga's trace.
  */
 export function outboxRows(
   state: SagaState,
@@ -39,6 +45,7 @@ export function outboxRows(
   lifecycle: boolean,
 ): OutboxInsertRow[] {
   const rows: OutboxInsertRow[] = [];
+  const tracing = propagation.fields().length > 0;
   events.forEach((event, i) => {
     const seq = fromSeq + i + 1;
     const type = lifecycle ? LIFECYCLE[event.type] : undefined;
@@ -64,6 +71,7 @@ export function outboxRows(
           correlationId: state.correlationId ?? null,
           at: event.at,
         }),
+        ...(tracing ? { headers: traceHeaders(state.id, event) } : {}),
       });
     }
     if (event.type === "StepCompleted" && Array.isArray(event.publish)) {
@@ -77,11 +85,30 @@ export function outboxRows(
           type: m.type,
           key: m.key ?? null,
           data: m.data,
+          ...(tracing ? { headers: traceHeaders(state.id, event) } : {}),
         }),
       );
     }
   });
   return rows;
+}
+
+/** The trace context of the span an event belongs to: its attempt's, or the saga's. */
+function traceHeaders(sagaId: string, event: SagaEvent): Record<string, string> {
+  const attempt = "attempt" in event ? event.attempt : null;
+  const phase = event.type.startsWith("StepCompensat") ? "compensation" : "forward";
+  const spanContext = {
+    traceId: sagaTraceId(sagaId),
+    spanId:
+      "step" in event && attempt !== null
+        ? attemptSpanId(sagaId, event.step, phase, attempt)
+        : sagaSpanId(sagaId),
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: false,
+  };
+  const headers: Record<string, string> = {};
+  propagation.inject(trace.setSpanContext(ROOT_CONTEXT, spanContext), headers);
+  return headers;
 }
 
 /** md5("<saga id>:<seq>") as a UUID: the id of a lifecycle message. */

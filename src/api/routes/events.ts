@@ -18,6 +18,7 @@ import {
   StreamParams,
 } from "../event-schemas.js";
 import { isCorrelationId } from "../correlation-id.js";
+import { requestTraceparent } from "../tracing-hook.js";
 import { HttpError } from "../http-errors.js";
 import { ErrorSchema } from "../schemas.js";
 import { isoTime } from "../views.js";
@@ -78,6 +79,8 @@ export function eventRoutes(
       }
       const meta = { ...(metadata ?? {}) } as JsonObject;
       if (meta.correlation_id === undefined) meta.correlation_id = request.id;
+      const traceparent = requestTraceparent(request); // consumers continue this request's trace
+      if (traceparent) meta.traceparent = traceparent;
       const result = await events.append(
         tenantOf(request),
         stream_id,

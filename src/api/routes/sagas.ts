@@ -20,6 +20,7 @@ import {
 import { eventView, sagaView, stepsView } from "../views.js";
 import type { StartQuota } from "../start-quota.js";
 import { faultOf } from "./start-fault.js";
+import { requestTraceparent } from "../tracing-hook.js";
 import { streamSaga, type StreamOptions } from "./saga-stream.js";
 
 const STATUSES: readonly SagaStatus[] = Object.values(SagaStatuses);
@@ -94,11 +95,13 @@ export function sagaRoutes(
       }
       options.starts.take(request.principal!.tenantId);
       const fault = faultOf(request, orchestrator);
+      const traceparent = requestTraceparent(request); // the saga's trace links to this request
       const handle = await orchestrator.start(request.body.saga_type, request.body.input ?? null, {
         ...tenant(request),
         ...(key !== undefined ? { idempotencyKey: key } : {}),
         ...(request.body.version !== undefined ? { version: request.body.version } : {}),
         ...(fault ? { fault } : {}),
+        ...(traceparent ? { traceparent } : {}),
         correlationId: request.id,
       });
       const state = handle.state ?? (await orchestrator.get(handle.sagaId, tenant(request)));

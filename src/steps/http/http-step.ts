@@ -14,6 +14,7 @@ import {
   type TenantSecretSource,
 } from "./secrets.js";
 import { httpStepSpecProblems, type HttpStepSpec } from "./spec.js";
+import { traceHeaders } from "./trace-headers.js";
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -52,7 +53,9 @@ export type HttpStepContext = Pick<
   | "idempotencyKey"
   | "signal"
   | "correlationId"
->;
+> &
+  /** The attempt's identity; without it no `traceparent` is sent. */
+  Partial<Pick<StepContext<unknown, unknown>, "step" | "attempt">>;
 
 /** Who wrote the definition a step belongs to: only the platform's may use platform secrets. */
 export interface HttpStepScope {
@@ -71,7 +74,8 @@ function serviceUrl(urls: Readonly<Record<string, string>>, service: string): st
 /**
  * Runs one attempt of an `http` step: renders the request, resolves its secrets, vets its
  * callback URLs, sends it with `Idempotency-Key: ctx.idempotencyKey`, `X-Correlation-ID:
- * ctx.correlationId ?? sagaId` and `X-Tenant-ID: ctx.tenantId`, and returns the mapped result.
+ * ctx.correlationId ?? sagaId`, `X-Tenant-ID: ctx.tenantId` (and, when tracing is on,
+ * `traceparent` naming this attempt's span), and returns the mapped result.
  * Failures are thrown as `SagaError`s whose retryability the engine follows: 5xx, 429, network
  * errors and timeouts are retryable (`details.retryAfterMs` when the service sent `Retry-After`);
  * other 4xx, refused destinations and bad responses are `TerminalError`s. Platform secrets
@@ -138,6 +142,7 @@ export async function executeHttpStep(
         "idempotency-key": ctx.idempotencyKey,
         "x-correlation-id": ctx.correlationId ?? ctx.sagaId,
         "x-tenant-id": ctx.tenantId,
+        ...traceHeaders(ctx),
       },
     );
     for (const url of callbackUrls(spec, request)) await vetDestination(url, deps.transport);

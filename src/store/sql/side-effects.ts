@@ -10,15 +10,15 @@
 
 /**
  * Outbox rows, built by the writer (see outbox-rows.ts) and passed as $3:
- * [{saga_id, seq, sub, event_id, tenant_id, type, key, data}]. Only the rows of sagas written
+ * [{saga_id, seq, sub, event_id, tenant_id, type, key, data, headers?}]. Only the rows of sagas written
  * are inserted (a fenced-out saga writes nothing), in the events' order within each saga.
  */
 export const OUTBOX_INSERT = `
 ob AS (
-  INSERT INTO saga_outbox (event_id, tenant_id, type, key, data)
-  SELECT o.event_id, o.tenant_id, o.type, o.key, o.data
+  INSERT INTO saga_outbox (event_id, tenant_id, type, key, data, headers)
+  SELECT o.event_id, o.tenant_id, o.type, o.key, o.data, COALESCE(o.headers, '{}'::jsonb)
   FROM jsonb_to_recordset($3::jsonb) AS o(saga_id uuid, seq int, sub int, event_id uuid,
-    tenant_id text, type text, key text, data jsonb)
+    tenant_id text, type text, key text, data jsonb, headers jsonb)
   WHERE o.saga_id IN (SELECT id FROM written)
   ORDER BY o.saga_id, o.seq, o.sub
 )`;

@@ -10,7 +10,7 @@ const MAIN = "src/cli/main.ts";
 
 /** Variables `loadConfig` reads (and `SAGA_URL`, read by the client commands). */
 const CONFIG_VARIABLE =
-  /^(PORT|HOST|LOG_LEVEL|ENVIRONMENT|DATABASE_URL|REDIS_URL|API_KEYS?|REQUIRE_API_KEY|JWT_\w+|SAGA_\w+|SERVICE_\w+_URL)$/;
+  /^(PORT|HOST|LOG_LEVEL|ENVIRONMENT|DATABASE_URL|REDIS_URL|API_KEYS?|REQUIRE_API_KEY|JWT_\w+|SAGA_\w+|SERVICE_\w+_URL|OTEL_\w+)$/;
 
 /**
  * The test runner's environment without any service setting, plus `extra`: a child sees only the
