@@ -1,7 +1,5 @@
-import { ErrorCodes, SagaError, type ErrorInfo } from "../core/errors.js";
 import type { Json } from "../core/json.js";
-import type { SagaEvent } from "../core/events.js";
-import type { SagaState, SagaStatus } from "../core/state.js";
+import type { SagaState } from "../core/state.js";
 import type {
   CancelRequestResult,
   ClaimByIdRequest,
@@ -14,56 +12,47 @@ import type {
   LeaseRef,
   NewSaga,
   OutboxRow,
-  StoredDefinition,
   RenewedLease,
-  StoredSignal,
   SagaPage,
   SagaQuery,
   SagaType,
   Store,
+  StoredDefinition,
   StoredEvent,
   StoredSaga,
+  StoredSignal,
   UnsupportedSaga,
 } from "../engine/store-port.js";
 import { migrate } from "./migrate.js";
-import { CLAIM_BY_ID } from "./sql/claim-by-id.js";
-import { CLAIM_DUE } from "./sql/claim-due.js";
-import { COMMIT_FAILURES } from "./sql/commit-failures.js";
-import { COUNT_ACTIVE } from "./sql/count-active.js";
-import { LIST_DEFINITIONS, SAVE_DEFINITION } from "./sql/definitions.js";
-import { DELETE_OUTBOX, READ_OUTBOX, TRY_RELAY_LOCK } from "./sql/outbox.js";
-import { DELIVER_EVENTS, GET_SIGNALS } from "./sql/signals.js";
-import { LIST_SAGAS } from "./sql/list-sagas.js";
-import { COMMIT_SAGAS, COMMIT_SAGAS_LEAN } from "./sql/commit-sagas.js";
-import { CREATE_SAGAS, CREATE_SAGAS_LEAN } from "./sql/create-sagas.js";
-import { outboxRows, type OutboxInsertRow } from "./outbox-rows.js";
-import { stateJson, unpackState, type StoredState } from "./state-codec.js";
-import { DB_NOW } from "./sql/db-now.js";
-import { FIND_BY_IDEMPOTENCY_KEYS } from "./sql/find-by-idempotency-keys.js";
-import { FIND_DUE_UNSUPPORTED } from "./sql/find-due-unsupported.js";
-import { GET_EVENTS } from "./sql/get-events.js";
-import { GET_SAGA } from "./sql/get-saga.js";
-import { RELEASE_LEASES } from "./sql/release-leases.js";
-import { RENEW_LEASES } from "./sql/renew-leases.js";
-import { REQUEST_CANCEL } from "./sql/request-cancel.js";
 import type { SqlClient } from "./sql-client.js";
+import { SqlDefinitions } from "./sql-definitions.js";
 import { isDataError } from "./sql-errors.js";
+import { SqlOutbox } from "./sql-outbox.js";
+import { SqlSagaReads } from "./sql-saga-reads.js";
+import { dbNow, SqlSagaWrites } from "./sql-saga-writes.js";
+import { SqlSignals } from "./sql-signals.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface ClaimedRow {
-  id: string;
-  state: StoredState;
-  epoch: number;
-  cancel_requested: boolean;
-}
+export { InvalidCursorError } from "./sql-saga-reads.js";
 
 /**
- * The Store over SQL: one schema and one set of statements for PostgreSQL and PGlite. Every
- * write is one statement, so a batch is one round trip and one commit.
+ * The Store over SQL: one schema and one set of statements for PostgreSQL and PGlite, one part
+ * per role port (writes, reads, signals, outbox, definitions) over one client. Every write is one
+ * statement, so a batch is one round trip and one commit.
  */
 export class SqlStore implements Store {
-  constructor(protected readonly sql: SqlClient) {}
+  private readonly sagaWriter: SqlSagaWrites;
+  private readonly sagaReader: SqlSagaReads;
+  private readonly signalInbox: SqlSignals;
+  private readonly outboxSource: SqlOutbox;
+  private readonly definitionStore: SqlDefinitions;
+
+  constructor(protected readonly sql: SqlClient) {
+    this.sagaWriter = new SqlSagaWrites(sql);
+    this.sagaReader = new SqlSagaReads(sql);
+    this.signalInbox = new SqlSignals(sql);
+    this.outboxSource = new SqlOutbox(sql);
+    this.definitionStore = new SqlDefinitions(sql);
+  }
 
   /**
    * The SQL client under this store, for adapters that share its database and connections (the
@@ -73,511 +62,103 @@ export class SqlStore implements Store {
     return this.sql;
   }
 
+  // StoreLifecycle
   async migrate(): Promise<void> {
     await migrate(this.sql);
   }
 
-  isDataError(error: unknown): boolean {
-    return isDataError(error);
-  }
-
-  async now(): Promise<number> {
-    const [row] = await this.sql.query<{ now: number }>(DB_NOW);
-    return Number(row?.now);
-  }
-
-  async create(batch: readonly NewSaga[]): Promise<CreateResult[]> {
-    if (batch.length === 0) return [];
-    const effects = new SideEffects();
-    const sagas = batch.map((s, ord) => {
-      const suspends = effects.add(s.state, 0, s.events, s.outbox, s.parentSignal);
-      return {
-        id: s.state.id,
-        tenant_id: s.state.tenantId,
-        name: s.state.name,
-        version: s.state.version,
-        status: s.state.status,
-        stream_version: s.state.seq,
-        idempotency_key: s.state.idempotencyKey,
-        attributes: s.state.attributes,
-        lease_owner: s.leaseOwner,
-        ...whereNext(s, suspends),
-        ord,
-      };
-    });
-    const events = batch.flatMap((s) => eventRows(s.state.id, 0, s.events));
-    const sagasJson = rowsWithState(
-      sagas,
-      batch.map((s) => s.state),
-    );
-    const rows = await this.sql.query<{ id: string }>(
-      effects.lean ? CREATE_SAGAS_LEAN : CREATE_SAGAS,
-      effects.params(sagasJson, events),
-    );
-    const inserted = new Set(rows.map((r) => r.id));
-    const missing = batch.filter((s) => !inserted.has(s.state.id));
-    const existing = new Map<string, SagaState>();
-    if (missing.length > 0) {
-      const keys = missing.map((s) => ({
-        tenant_id: s.state.tenantId,
-        key: s.state.idempotencyKey,
-      }));
-      const found = await this.sql.query<{
-        tenant_id: string;
-        idempotency_key: string;
-        state: StoredState;
-      }>(FIND_BY_IDEMPOTENCY_KEYS, [JSON.stringify(keys)]);
-      for (const row of found)
-        existing.set(`${row.tenant_id}\u0000${row.idempotency_key}`, unpackState(row.state));
-    }
-    return batch.map((s): CreateResult => {
-      if (inserted.has(s.state.id)) {
-        return {
-          created: true,
-          sagaId: s.state.id,
-          lease: s.leaseOwner === null ? null : { sagaId: s.state.id, epoch: 1 },
-        };
-      }
-      const prior = existing.get(`${s.state.tenantId}\u0000${s.state.idempotencyKey ?? ""}`);
-      if (!prior)
-        throw new Error(`saga ${s.state.id} was neither inserted nor found by its idempotency key`);
-      return { created: false, sagaId: prior.id, existing: prior };
-    });
-  }
-
-  async commit(batch: readonly Commit[]): Promise<CommitResult[]> {
-    if (batch.length === 0) return [];
-    const effects = new SideEffects();
-    const sagas = batch.map((c) => {
-      const suspends = effects.add(c.state, c.expectedSeq, c.events, c.outbox, c.parentSignal);
-      return {
-        id: c.lease.sagaId,
-        owner: c.owner,
-        epoch: c.lease.epoch,
-        expected: c.expectedSeq,
-        status: c.state.status,
-        stream_version: c.state.seq,
-        release: c.release,
-        ...whereNext(c, suspends),
-      };
-    });
-    const events = batch.flatMap((c) => eventRows(c.lease.sagaId, c.expectedSeq, c.events));
-    type Row = { id: string; cancel_requested: boolean };
-    const sagasJson = rowsWithState(
-      sagas,
-      batch.map((c) => c.state),
-    );
-    const rows = await this.sql.query<Row>(
-      effects.lean ? COMMIT_SAGAS_LEAN : COMMIT_SAGAS,
-      effects.params(sagasJson, events),
-    );
-    const written = new Map(rows.map((r) => [r.id, r.cancel_requested]));
-    const refused = batch.filter((c) => !written.has(c.lease.sagaId));
-    const why =
-      refused.length > 0 ? await this.explainRefusals(refused) : new Map<string, SagaError>();
-    return batch.map((c): CommitResult => {
-      const cancel = written.get(c.lease.sagaId);
-      if (cancel !== undefined) return { ok: true, cancelRequested: cancel };
-      return { ok: false, error: why.get(c.lease.sagaId)! };
-    });
-  }
-
-  /** Reads why writes were refused (only on that rare path): a version conflict or a lost lease. */
-  private async explainRefusals(refused: readonly Commit[]): Promise<Map<string, SagaError>> {
-    const rows = await this.sql.query<{
-      id: string;
-      stream_version: number;
-      lease_owner: string | null;
-      epoch: number;
-      lease_live: boolean;
-    }>(COMMIT_FAILURES, [JSON.stringify(refused.map((c) => c.lease.sagaId))]);
-    const current = new Map(rows.map((r) => [r.id, r]));
-    const errors = new Map<string, SagaError>();
-    for (const c of refused) {
-      const row = current.get(c.lease.sagaId);
-      const leaseHeld =
-        row !== undefined &&
-        row.lease_owner === c.owner &&
-        Number(row.epoch) === c.lease.epoch &&
-        row.lease_live;
-      errors.set(
-        c.lease.sagaId,
-        !row
-          ? new SagaError(ErrorCodes.SAGA_NOT_FOUND, `no saga ${c.lease.sagaId}`, {
-              retryable: false,
-            })
-          : leaseHeld
-            ? new SagaError(
-                ErrorCodes.SAGA_VERSION_CONFLICT,
-                `saga ${c.lease.sagaId} is at version ${row.stream_version}, not the expected ${c.expectedSeq}`,
-                { retryable: false },
-              )
-            : new SagaError(
-                ErrorCodes.SAGA_LEASE_LOST,
-                `the lease of ${c.owner} (epoch ${c.lease.epoch}) on saga ${c.lease.sagaId} expired or was taken over`,
-                { retryable: false },
-              ),
-      );
-    }
-    return errors;
-  }
-
-  async claimDue(request: ClaimRequest): Promise<ClaimDueResult> {
-    const now = await this.now();
-    if (request.types.length === 0 || request.limit <= 0) return { now, claimed: [] };
-    const rows = await this.sql.query<ClaimedRow>(CLAIM_DUE, [
-      request.owner,
-      request.limit,
-      JSON.stringify(request.types.map((t) => ({ name: t.name, version: t.version }))),
-      Math.ceil(request.leaseMs),
-    ]);
-    return { now, claimed: rows.map(toClaimed) };
-  }
-
-  async claimById(request: ClaimByIdRequest): Promise<Claimed | null> {
-    if (!UUID.test(request.sagaId)) return null;
-    const [row] = await this.sql.query<ClaimedRow>(CLAIM_BY_ID, [
-      request.sagaId,
-      request.tenantId,
-      request.owner,
-      Math.ceil(request.leaseMs),
-      JSON.stringify(request.statuses),
-      request.onlyIfDue,
-    ]);
-    return row ? toClaimed(row) : null;
-  }
-
-  async renewLeases(
-    owner: string,
-    leases: readonly LeaseRef[],
-    leaseMs: number,
-  ): Promise<RenewedLease[]> {
-    if (leases.length === 0) return [];
-    const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(RENEW_LEASES, [
-      owner,
-      JSON.stringify(leases.map((l) => ({ id: l.sagaId, epoch: l.epoch }))),
-      Math.ceil(leaseMs),
-    ]);
-    return rows.map((r) => ({ sagaId: r.id, cancelRequested: r.cancel_requested }));
-  }
-
-  async releaseLeases(owner: string, leases: readonly LeaseRef[]): Promise<void> {
-    if (leases.length === 0) return;
-    await this.sql.query(RELEASE_LEASES, [
-      owner,
-      JSON.stringify(leases.map((l) => ({ id: l.sagaId, epoch: l.epoch }))),
-    ]);
-  }
-
-  async requestCancel(tenantId: string, sagaId: string): Promise<CancelRequestResult> {
-    if (!UUID.test(sagaId)) return { found: false };
-    const [row] = await this.sql.query<{
-      status: SagaStatus;
-      lease_owner: string | null;
-      accepted: boolean;
-    }>(REQUEST_CANCEL, [sagaId, tenantId]);
-    if (!row) return { found: false };
-    return { found: true, status: row.status, leaseOwner: row.lease_owner, accepted: row.accepted };
-  }
-
-  async findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]> {
-    const rows = await this.sql.query<{ id: string; name: string; version: number }>(
-      FIND_DUE_UNSUPPORTED,
-      [JSON.stringify(types.map((t) => ({ name: t.name, version: t.version }))), limit],
-    );
-    return rows.map((r) => ({ sagaId: r.id, name: r.name, version: Number(r.version) }));
-  }
-
-  async getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null> {
-    if (!UUID.test(sagaId)) return null;
-    const [row] = await this.sql.query<{
-      state: StoredState;
-      cancel_requested: boolean;
-      lease_owner: string | null;
-    }>(GET_SAGA, [sagaId, tenantId]);
-    return row
-      ? {
-          state: unpackState(row.state),
-          cancelRequested: row.cancel_requested,
-          leaseOwner: row.lease_owner,
-        }
-      : null;
-  }
-
-  async findByIdempotencyKey(tenantId: string, key: string): Promise<SagaState | null> {
-    const [row] = await this.sql.query<{ state: StoredState }>(FIND_BY_IDEMPOTENCY_KEYS, [
-      JSON.stringify([{ tenant_id: tenantId, key }]),
-    ]);
-    return row ? unpackState(row.state) : null;
-  }
-
-  async getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]> {
-    if (!UUID.test(sagaId)) return [];
-    const rows = await this.sql.query<{ saga_id: string; seq: number; data: SagaEvent }>(
-      GET_EVENTS,
-      [sagaId, tenantId],
-    );
-    return rows.map((r) => ({ sagaId: r.saga_id, seq: Number(r.seq), event: r.data }));
-  }
-
-  async listSagas(query: SagaQuery): Promise<SagaPage> {
-    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const rows = await this.sql.query<{ state: StoredState; created_key: string; id: string }>(
-      LIST_SAGAS,
-      [
-        query.tenantId,
-        query.statuses ? JSON.stringify(query.statuses) : null,
-        query.names ? JSON.stringify(query.names) : null,
-        query.createdAfter === undefined ? null : sqlTime(query.createdAfter, "createdAfter"),
-        query.createdBefore === undefined ? null : sqlTime(query.createdBefore, "createdBefore"),
-        JSON.stringify(query.attributes ?? {}),
-        cursor?.createdAt ?? null,
-        cursor?.id ?? null,
-        query.limit + 1,
-        query.updatedAfter ?? null,
-        query.updatedBefore ?? null,
-      ],
-    );
-    const items = rows.slice(0, query.limit);
-    const last = items[items.length - 1];
-    const next = rows.length > query.limit && last ? encodeCursor(last.created_key, last.id) : null;
-    return { items: items.map((r) => unpackState(r.state)), next };
-  }
-
-  async getSignals(sagaId: string): Promise<StoredSignal[]> {
-    const rows = await this.sql.query<{
-      id: string;
-      step: string;
-      payload: Json;
-      error: ErrorInfo | null;
-    }>(GET_SIGNALS, [sagaId]);
-    return rows;
-  }
-
-  async deliverEvents(
-    events: readonly { id: string; tenantId: string; type: string; body: Json }[],
-  ): Promise<{ tenantId: string; sagaId: string }[]> {
-    if (events.length === 0) return [];
-    const rows = await this.sql.query<{ saga_id: string; tenant_id: string }>(DELIVER_EVENTS, [
-      JSON.stringify(
-        events.map((e, ord) => ({
-          id: e.id,
-          tenant_id: e.tenantId,
-          type: e.type,
-          body: e.body,
-          ord,
-        })),
-      ),
-    ]);
-    return rows.map((r) => ({ tenantId: r.tenant_id, sagaId: r.saga_id }));
-  }
-
-  async relayOutbox(limit: number, send: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
-    return this.sql.transaction(async (tx) => {
-      const [lock] = await tx.query<{ locked: boolean }>(TRY_RELAY_LOCK);
-      if (!lock?.locked) return -1;
-      const rows = await tx.query<{
-        position: string | number;
-        event_id: string;
-        tenant_id: string;
-        type: string;
-        key: string | null;
-        data: Json;
-        headers: Record<string, string>;
-        created_ms: number;
-      }>(READ_OUTBOX, [limit]);
-      if (rows.length === 0) return 0;
-      await send(
-        rows.map((r) => ({
-          position: Number(r.position),
-          eventId: r.event_id,
-          tenantId: r.tenant_id,
-          type: r.type,
-          key: r.key,
-          data: r.data,
-          headers: r.headers,
-          createdAt: Number(r.created_ms),
-        })),
-      );
-      await tx.query(DELETE_OUTBOX, [JSON.stringify(rows.map((r) => Number(r.position)))]);
-      return rows.length;
-    });
-  }
-
-  async saveDefinition(def: StoredDefinition): Promise<{ created: boolean; document: Json }> {
-    const [row] = await this.sql.query<{ document: Json; created: boolean }>(SAVE_DEFINITION, [
-      def.tenantId,
-      def.name,
-      def.version,
-      JSON.stringify(def.document),
-    ]);
-    if (!row)
-      throw new Error(`definition ${def.name} v${def.version} was neither stored nor found`);
-    return row;
-  }
-
-  async listDefinitions(tenantId: string | null): Promise<StoredDefinition[]> {
-    const rows = await this.sql.query<{
-      tenant_id: string;
-      name: string;
-      version: number;
-      document: Json;
-      created_ms: number;
-    }>(LIST_DEFINITIONS, [tenantId]);
-    return rows.map((r) => ({
-      tenantId: r.tenant_id,
-      name: r.name,
-      version: Number(r.version),
-      document: r.document,
-      createdAt: Number(r.created_ms),
-    }));
-  }
-
-  async countActive(): Promise<{ name: string; count: number }[]> {
-    const rows = await this.sql.query<{ name: string; count: number }>(COUNT_ACTIVE);
-    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+  now(): Promise<number> {
+    return dbNow(this.sql);
   }
 
   async close(): Promise<void> {
     await this.sql.close();
   }
-}
 
-/** Thrown for a cursor that was not made by `listSagas` (the API answers 400). */
-export class InvalidCursorError extends SagaError {
-  constructor() {
-    super(ErrorCodes.SAGA_INVALID_INPUT, "the cursor is not one this server issued", {
-      retryable: false,
-    });
-  }
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(`${createdAt}|${id}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id, extra] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  if (
-    extra !== undefined ||
-    !createdAt ||
-    !id ||
-    !UUID.test(id) ||
-    !CURSOR_TIME.test(createdAt) ||
-    storableTime(createdAt) === null
-  ) {
-    throw new InvalidCursorError();
-  }
-  return { createdAt, id };
-}
-
-/** The form of `created_key` (list-sagas.ts): microseconds, UTC. */
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-/** Years 1 to 9999: what both `Date` and PostgreSQL's timestamptz hold. */
-const MIN_TIME_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z
-const MAX_TIME_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
-
-/** A time from a query as ISO text PostgreSQL accepts, or null (unreadable or out of range). */
-function storableTime(text: string): string | null {
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms) || ms < MIN_TIME_MS || ms > MAX_TIME_MS) return null;
-  return new Date(ms).toISOString();
-}
-
-/** As `storableTime`, or a 400-class error naming the filter: a date never makes a read fail. */
-function sqlTime(text: string, what: string): string {
-  const time = storableTime(text);
-  if (time === null)
-    throw new SagaError(
-      ErrorCodes.SAGA_INVALID_INPUT,
-      `${what} must be a date-time between years 1 and 9999 (got ${JSON.stringify(text.slice(0, 64))})`,
-      { retryable: false },
-    );
-  return time;
-}
-
-/** Whether waits or inbox rows may need work for this write (a step suspends or was suspended). */
-function touchesSuspension(state: SagaState, events: readonly SagaEvent[]): boolean {
-  return (
-    events.some(
-      (e) =>
-        e.type === "StepSuspended" ||
-        (e.type === "StepCompleted" && e.signalId !== undefined) ||
-        e.type === "StepFailed" ||
-        e.type === "StepAborted" ||
-        e.type === "SagaCompensationStarted",
-    ) || Object.values(state.steps).some((s) => s.status === "suspended")
-  );
-}
-
-/**
- * What the writes of a batch imply besides projections and events: outbox rows, waits and inbox
- * (a saga that suspends or was suspended), a child's end signalled to its parent. Without any,
- * the batch goes through the lean statement.
- */
-class SideEffects {
-  lean = true;
-  private readonly outbox: OutboxInsertRow[] = [];
-
-  /** Records one saga's write (`fromSeq`: its version before); returns its `suspends` flag. */
-  add(
-    state: SagaState,
-    fromSeq: number,
-    events: readonly SagaEvent[],
-    lifecycle: boolean | undefined,
-    parentSignal: unknown,
-  ): boolean {
-    const suspends = touchesSuspension(state, events);
-    const rows = outboxRows(state, fromSeq, events, lifecycle ?? false);
-    if (rows.length > 0) this.outbox.push(...rows);
-    if (suspends || rows.length > 0 || parentSignal) this.lean = false;
-    return suspends;
+  // SagaWriter
+  isDataError(error: unknown): boolean {
+    return isDataError(error);
   }
 
-  /** The statement's parameters: the full statement takes the outbox rows as $3. */
-  params(sagasJson: string, events: readonly object[]): string[] {
-    const base = [sagasJson, JSON.stringify(events)];
-    return this.lean ? base : [...base, JSON.stringify(this.outbox)];
+  create(batch: readonly NewSaga[]): Promise<CreateResult[]> {
+    return this.sagaWriter.create(batch);
   }
-}
 
-/** The JSON array of rows, each with its saga's stored state (`stateJson`) as `state`. */
-function rowsWithState(rows: readonly object[], states: readonly SagaState[]): string {
-  let out = "[";
-  for (let i = 0; i < rows.length; i++) {
-    const row = JSON.stringify(rows[i]);
-    out += `${i === 0 ? "" : ","}${row.slice(0, -1)},"state":${stateJson(states[i]!)}}`;
+  commit(batch: readonly Commit[]): Promise<CommitResult[]> {
+    return this.sagaWriter.commit(batch);
   }
-  return `${out}]`;
-}
 
-/** The columns of a create or a commit that say what follows the write: lease, wake, outbox, parent. */
-function whereNext(w: NewSaga | Commit, suspends: boolean) {
-  return {
-    lease_ms: Math.ceil(w.leaseMs),
-    wake_at: w.wakeAt,
-    dormant: w.dormant ?? false,
-    suspends,
-    outbox: w.outbox ?? false,
-    parent_signal: w.parentSignal ?? null,
-  };
-}
+  claimDue(request: ClaimRequest): Promise<ClaimDueResult> {
+    return this.sagaWriter.claimDue(request);
+  }
 
-function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {
-  return events.map((event, i) => ({
-    saga_id: sagaId,
-    seq: fromSeq + i + 1,
-    type: event.type,
-    data: event,
-    at: event.at,
-  }));
-}
+  claimById(request: ClaimByIdRequest): Promise<Claimed | null> {
+    return this.sagaWriter.claimById(request);
+  }
 
-function toClaimed(row: ClaimedRow): Claimed {
-  return {
-    state: unpackState(row.state),
-    lease: { sagaId: row.id, epoch: Number(row.epoch) },
-    cancelRequested: row.cancel_requested,
-  };
+  renewLeases(
+    owner: string,
+    leases: readonly LeaseRef[],
+    leaseMs: number,
+  ): Promise<RenewedLease[]> {
+    return this.sagaWriter.renewLeases(owner, leases, leaseMs);
+  }
+
+  releaseLeases(owner: string, leases: readonly LeaseRef[]): Promise<void> {
+    return this.sagaWriter.releaseLeases(owner, leases);
+  }
+
+  requestCancel(tenantId: string, sagaId: string): Promise<CancelRequestResult> {
+    return this.sagaWriter.requestCancel(tenantId, sagaId);
+  }
+
+  // SagaReader
+  getSaga(tenantId: string, sagaId: string): Promise<StoredSaga | null> {
+    return this.sagaReader.getSaga(tenantId, sagaId);
+  }
+
+  findByIdempotencyKey(tenantId: string, key: string): Promise<SagaState | null> {
+    return this.sagaReader.findByIdempotencyKey(tenantId, key);
+  }
+
+  getEvents(tenantId: string, sagaId: string): Promise<StoredEvent[]> {
+    return this.sagaReader.getEvents(tenantId, sagaId);
+  }
+
+  listSagas(query: SagaQuery): Promise<SagaPage> {
+    return this.sagaReader.listSagas(query);
+  }
+
+  countActive(): Promise<{ name: string; count: number }[]> {
+    return this.sagaReader.countActive();
+  }
+
+  findDueUnsupported(types: readonly SagaType[], limit: number): Promise<UnsupportedSaga[]> {
+    return this.sagaReader.findDueUnsupported(types, limit);
+  }
+
+  // SignalInbox
+  getSignals(sagaId: string): Promise<StoredSignal[]> {
+    return this.signalInbox.getSignals(sagaId);
+  }
+
+  deliverEvents(
+    events: readonly { id: string; tenantId: string; type: string; body: Json }[],
+  ): Promise<{ tenantId: string; sagaId: string }[]> {
+    return this.signalInbox.deliverEvents(events);
+  }
+
+  // OutboxSource
+  relayOutbox(limit: number, send: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
+    return this.outboxSource.relayOutbox(limit, send);
+  }
+
+  // DefinitionStore
+  saveDefinition(def: StoredDefinition): Promise<{ created: boolean; document: Json }> {
+    return this.definitionStore.saveDefinition(def);
+  }
+
+  listDefinitions(tenantId: string | null): Promise<StoredDefinition[]> {
+    return this.definitionStore.listDefinitions(tenantId);
+  }
 }
