@@ -101,6 +101,31 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** The environment's settings as trimmed strings (blank = unset) and bounded integers. */
+/**
+ * A URL setting: null when unset; a value that does not parse, or whose scheme is not one of
+ * `schemes` (e.g. `["http:", "https:"]`), is a ConfigError naming the setting.
+ */
+export function urlSetting(
+  str: (name: string) => string | null,
+  name: string,
+  schemes: readonly string[],
+): string | null {
+  const raw = str(name);
+  if (raw === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (got a value that does not parse)`);
+  }
+  if (!schemes.includes(parsed.protocol)) {
+    const names = schemes.map((s) => s.replace(/:$/, "")).join(" or ");
+    const article = /^[aeiouh]/i.test(names) ? "an" : "a";
+    throw new ConfigError(`${name} must be ${article} ${names} URL (got ${parsed.protocol})`);
+  }
+  return raw;
+}
+
 export const envReader = (env: Env) => {
   const str = (name: string): string | null => {
     const value = env[name];

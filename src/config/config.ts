@@ -5,6 +5,7 @@ import {
   envReader,
   loadApiLimits,
   loadAuthConfig,
+  urlSetting,
   type ApiLimits,
   type AuthConfig,
 } from "./api-config.js";
@@ -167,22 +168,7 @@ export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
     }
     return raw as T;
   };
-  const url = (name: string, protocols: string[]): string | null => {
-    const raw = str(name);
-    if (raw === null) return null;
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      throw new ConfigError(`${name} must be a URL (got a value that does not parse)`);
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      throw new ConfigError(
-        `${name} must be a ${protocols.join(" or ")} URL (got ${parsed.protocol})`,
-      );
-    }
-    return raw;
-  };
+  const url = (name: string, schemes: string[]): string | null => urlSetting(str, name, schemes);
 
   const environment = oneOf(
     "ENVIRONMENT",

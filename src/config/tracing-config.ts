@@ -1,4 +1,6 @@
-import { ConfigError } from "./api-config.js";
+import { ConfigError, urlSetting } from "./api-config.js";
+
+const HTTP = ["http:", "https:"];
 
 /** OpenTelemetry tracing of the service (docs/observe.md, "Tracing"). */
 export interface TracingConfig {
@@ -55,8 +57,8 @@ export function loadTracingConfig(str: (name: string) => string | null): Tracing
         `${name} must be http/json (got ${JSON.stringify(protocol)}; spans are sent as OTLP/HTTP JSON)`,
       );
   }
-  const tracesEndpoint = httpUrl(str, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-  const endpoint = httpUrl(str, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  const tracesEndpoint = urlSetting(str, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", HTTP);
+  const endpoint = urlSetting(str, "OTEL_EXPORTER_OTLP_ENDPOINT", HTTP);
   const tracesUrl =
     tracesEndpoint ??
     (endpoint ? `${endpoint.replace(/\/+$/, "")}/v1/traces` : DEFAULT_OTLP_TRACES_URL);
@@ -69,18 +71,4 @@ export function loadTracingConfig(str: (name: string) => string | null): Tracing
     tracesUrl,
     serviceName,
   };
-}
-
-function httpUrl(str: (name: string) => string | null, name: string): string | null {
-  const raw = str(name);
-  if (raw === null) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be a URL (got a value that does not parse)`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
-    throw new ConfigError(`${name} must be an http or https URL (got ${parsed.protocol})`);
-  return raw;
 }
