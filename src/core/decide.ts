@@ -34,8 +34,11 @@ export type Decision =
 export interface DecideInput {
   /** Database-clock milliseconds. */
   now: number;
-  /** Steps whose attempt is running in this process right now. */
-  inFlight: ReadonlySet<string>;
+  /**
+   * Steps whose attempt is running in this process right now (a set of names, or the runner's map
+   * keyed by name: only `has`, `size` and `keys` are used).
+   */
+  inFlight: Pick<ReadonlySet<string>, "has" | "size" | "keys">;
   /** A cancel was requested (by anyone) and not yet acted on. */
   cancelRequested: boolean;
   /**
@@ -268,7 +271,7 @@ function resumeSuspended(step: string, s: StepState, input: DecideInput): StepNe
 function decideCompensation(plan: SagaPlan, state: SagaState, input: DecideInput): Decision {
   const plans = stepsByName(plan);
   // Forward attempts still in flight (e.g. just after a cancel) must settle first.
-  for (const name of input.inFlight) {
+  for (const name of input.inFlight.keys()) {
     if (stepState(state, name).status === "running") return { type: "await", wakeAt: null };
   }
   for (let i = state.completionOrder.length - 1; i >= 0; i--) {

@@ -148,7 +148,8 @@ export class CheckpointWriter {
           );
           return { ok: false, cancelRequested: false };
         }
-        this.pending = this.pending.slice(events.length);
+        this.pending =
+          this.pending.length === events.length ? [] : this.pending.slice(events.length);
         this.committedSeq += events.length;
         if (events.length > 0) this.host.committed(state, events);
         return { ok: true, cancelRequested: result.cancelRequested };

@@ -1,5 +1,6 @@
 import { attemptStartEvents, decide, type Phase, type Signal } from "../core/decide.js";
 import { ErrorCodes, SagaError, toErrorInfo, type ErrorInfo } from "../core/errors.js";
+import type { Json } from "../core/json.js";
 import type { EventDraft, SagaEvent } from "../core/events.js";
 import { outcomeEvent, type AttemptOutcome } from "../core/outcome.js";
 import { stepsByName, type StepPlan } from "../core/plan.js";
@@ -94,6 +95,8 @@ export class SagaRunner {
   /** `when` results (or what it threw), evaluated once per run. */
   private readonly conditions = new Map<string, { run: boolean } | { threw: unknown }>();
   private readonly signals = new Map<string, Signal>();
+  /** `evaluate` bound once, for `decide` (not a new closure per turn of the loop). */
+  private readonly evaluateWhen = (step: string): boolean => this.evaluate(step);
 
   constructor(
     private readonly host: RunnerHost,
@@ -178,9 +181,9 @@ export class SagaRunner {
       this.recordSettled();
       const decision = decide(this.definition.plan, this.state, {
         now: this.host.clock.now(),
-        inFlight: new Set(this.inFlight.keys()),
+        inFlight: this.inFlight,
         cancelRequested: this.cancelRequested,
-        evaluate: (step) => this.evaluate(step),
+        evaluate: this.evaluateWhen,
         signals: this.signals,
       });
       switch (decision.type) {
@@ -272,21 +275,26 @@ export class SagaRunner {
     abort: LazyAbort,
     phase: Phase,
   ): StepContext<unknown> {
+    const state = this.state;
+    let results: Record<string, Json> | undefined;
     return {
-      sagaId: this.state.id,
-      sagaName: this.state.name,
-      tenantId: this.state.tenantId,
-      input: this.state.input,
-      results: stepResults(this.state),
+      sagaId: state.id,
+      sagaName: state.name,
+      tenantId: state.tenantId,
+      input: state.input,
+      // The results as the attempt starts, built when a step first reads them.
+      get results() {
+        return (results ??= stepResults(state));
+      },
       step,
       attempt,
       idempotencyKey:
-        phase === "forward" ? `${this.state.id}:${step}` : `${this.state.id}:${step}:compensate`,
+        phase === "forward" ? `${state.id}:${step}` : `${state.id}:${step}:compensate`,
       get signal() {
         return abort.signal;
       },
-      correlationId: this.state.correlationId,
-      ...stepDirectives(this.state.id, step, () => this.host.clock.now()),
+      correlationId: state.correlationId,
+      ...stepDirectives(state.id, step, () => this.host.clock.now()),
       startChild: async (type, input, options) => {
         const childId = await this.host.children.start(
           { sagaId: this.state.id, step },

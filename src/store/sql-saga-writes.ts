@@ -68,7 +68,8 @@ export class SqlSagaWrites {
         ord,
       };
     });
-    const events = batch.flatMap((s) => eventRows(s.state.id, 0, s.events));
+    let events = "";
+    for (const s of batch) events = eventRowsJson(events, s.state.id, 0, s.events);
     const sagasJson = rowsWithState(
       sagas,
       batch.map((s) => s.state),
@@ -124,7 +125,8 @@ export class SqlSagaWrites {
         ...whereNext(c, suspends),
       };
     });
-    const events = batch.flatMap((c) => eventRows(c.lease.sagaId, c.expectedSeq, c.events));
+    let events = "";
+    for (const c of batch) events = eventRowsJson(events, c.lease.sagaId, c.expectedSeq, c.events);
     type Row = { id: string; cancel_requested: boolean };
     const sagasJson = rowsWithState(
       sagas,
@@ -254,8 +256,13 @@ function touchesSuspension(state: SagaState, events: readonly SagaEvent[]): bool
         e.type === "StepFailed" ||
         e.type === "StepAborted" ||
         e.type === "SagaCompensationStarted",
-    ) || Object.values(state.steps).some((s) => s.status === "suspended")
+    ) || anySuspended(state)
   );
+}
+
+function anySuspended(state: SagaState): boolean {
+  for (const name in state.steps) if (state.steps[name]!.status === "suspended") return true;
+  return false;
 }
 
 /**
@@ -282,9 +289,9 @@ class SideEffects {
     return suspends;
   }
 
-  /** The statement's parameters: the full statement takes the outbox rows as $3. */
-  params(sagasJson: string, events: readonly object[]): string[] {
-    const base = [sagasJson, JSON.stringify(events)];
+  /** The statement's parameters (`eventsJson`: rows joined by `eventRowsJson`); the full statement takes the outbox rows as $3. */
+  params(sagasJson: string, eventsJson: string): string[] {
+    const base = [sagasJson, `[${eventsJson}]`];
     return this.lean ? base : [...base, JSON.stringify(this.outbox)];
   }
 }
@@ -311,14 +318,22 @@ function whereNext(w: NewSaga | Commit, suspends: boolean) {
   };
 }
 
-function eventRows(sagaId: string, fromSeq: number, events: readonly SagaEvent[]) {
-  return events.map((event, i) => ({
-    saga_id: sagaId,
-    seq: fromSeq + i + 1,
-    type: event.type,
-    data: event,
-    at: event.at,
-  }));
+/**
+ * Appends one saga's event rows (`{saga_id, seq, type, data, at}`, comma-separated) to `json`:
+ * built as text, so each event is serialized once and no row object is made for it.
+ */
+function eventRowsJson(
+  json: string,
+  sagaId: string,
+  fromSeq: number,
+  events: readonly SagaEvent[],
+): string {
+  const id = JSON.stringify(sagaId);
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    json += `${json === "" ? "" : ","}{"saga_id":${id},"seq":${fromSeq + i + 1},"type":${JSON.stringify(event.type)},"data":${JSON.stringify(event)},"at":${JSON.stringify(event.at)}}`;
+  }
+  return json;
 }
 
 function toClaimed(row: ClaimedRow): Claimed {
