@@ -313,6 +313,8 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     })();
 
     // Fault lanes, each its own seeded schedule.
+    /** SIGSTOP episodes under way (each ends with its SIGCONT). */
+    const episodes = new Set<Promise<void>>();
     const lane = async (kind: FaultKind, act: () => Promise<void>): Promise<void> => {
       const every = config.faultEveryMs[kind] ?? 0;
       if (every <= 0) return;
@@ -362,20 +364,26 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
         await redis.start();
         count("redis-restart");
       }),
-      lane("sigstop", async () => {
+      lane("sigstop", () => {
         const live = workers.filter((w): w is WorkerProcess => !!w?.alive && !w.stopped);
-        if (live.length === 0) return;
+        if (live.length === 0) return Promise.resolve();
         const target = rng.pick(live);
         const key = `proc:${target.config.workerId}`;
-        if (busy.has(key)) return;
+        if (busy.has(key)) return Promise.resolve();
         busy.add(key);
         obs.timeline.push({ at: Date.now(), kind: "sigstop", target: target.config.workerId });
         target.signal("SIGSTOP");
         count("sigstop");
-        await sleep(Math.round(config.leaseMs * (1.5 + rng.next())));
-        target.signal("SIGCONT");
-        obs.timeline.push({ at: Date.now(), kind: "sigcont", target: target.config.workerId });
-        busy.delete(key);
+        // The episode goes on without holding the lane: several workers may be paused at once.
+        const pausedMs = Math.round(config.leaseMs * (1.5 + rng.next()));
+        const episode = sleep(pausedMs).then(() => {
+          target.signal("SIGCONT");
+          obs.timeline.push({ at: Date.now(), kind: "sigcont", target: target.config.workerId });
+          busy.delete(key);
+        });
+        episodes.add(episode);
+        void episode.finally(() => episodes.delete(episode));
+        return Promise.resolve();
       }),
     ];
 
@@ -383,6 +391,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     await sleep(config.faultMs);
     faulting = false;
     await Promise.all(lanes);
+    await Promise.all([...episodes]);
     const faultMs = Date.now() - faultStart;
     log(`faults stopped after ${faultMs} ms: ${JSON.stringify(faults)}`);
 
