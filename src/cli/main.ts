@@ -362,7 +362,10 @@ function probePortOf(portOption: string | undefined): number {
 async function serveWithWorkers(rawCount: string): Promise<number> {
   const count = Number(rawCount);
   if (!/^\d+$/.test(rawCount.trim()) || count < 1 || count > 64)
-    throw new CliError(`--workers must be an integer from 1 to 64 (got ${JSON.stringify(rawCount)})`, 2);
+    throw new CliError(
+      `--workers must be an integer from 1 to 64 (got ${JSON.stringify(rawCount)})`,
+      2,
+    );
   const { config, startupNotes } = serviceConfig();
   if (!config.databaseUrl)
     throw new CliError(
