@@ -30,6 +30,14 @@ interface WorkerLine {
   probes: string;
 }
 
+/** Every JSON log line of the service's stdout (its own and its children's). */
+function logLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** The workers' "saga worker running" log lines (JSON, on the service's stdout). */
 function workerLines(stdout: string): WorkerLine[] {
   const found: WorkerLine[] = [];
@@ -141,6 +149,46 @@ describe("saga serve --workers 2 on PostgreSQL", () => {
       } finally {
         await producer.close();
       }
+    },
+  );
+
+  it(
+    "a worker child killed with SIGKILL is restarted, and sagas still complete",
+    SLOW,
+    async () => {
+      const running = service!;
+      const started = logLines(running.process.stdout).find(
+        (l) => l.msg === "worker process started" && l.worker === 0,
+      );
+      expect(started?.pid, running.process.describe("no start line of worker 0")).toBeTypeOf(
+        "number",
+      );
+      process.kill(started!.pid as number, "SIGKILL");
+      const replacement = await waitUntil(
+        "worker 0's second incarnation ready",
+        async () => {
+          if (!running.process.alive) throw new Error(running.process.describe("exited"));
+          const line = workerLines(running.process.stdout).find((w) => /:w0\.1$/.test(w.workerId));
+          if (!line) return undefined;
+          const ready = await fetch(`${line.probes}/health/ready`, {
+            signal: AbortSignal.timeout(5_000),
+          });
+          await ready.arrayBuffer();
+          return ready.status === 200 && line;
+        },
+        { timeoutMs: 150_000, intervalMs: 200, retryErrors: true },
+      );
+      const died = logLines(running.process.stdout).find(
+        (l) => l.msg === "worker process died; restarting it",
+      );
+      expect(died).toMatchObject({ worker: 0, signal: "SIGKILL" });
+      workers = [replacement, ...workers.filter((w) => !/:w0\.0$/.test(w.workerId))];
+
+      const saga = await api<SagaJson>(running, "POST", "/sagas/start", {
+        body: { saga_type: "demo_order", input: { order_id: "after-restart", step_ms: 50 } },
+      });
+      expect(saga.status, JSON.stringify(saga.body)).toBe(201);
+      expect((await waitForEnd(running, saga.body.saga_id, 120_000)).status).toBe("completed");
     },
   );
 
