@@ -472,17 +472,20 @@ async function worker(
     },
     `saga worker running (probes and metrics on ${probeAddress})`,
   );
-  return untilSignal(async () => {
-    definitions.stop();
-    await events?.stop();
-    // Readiness answers 503 from here on; the probe server closes once the sagas have drained.
-    orchestrator.beginDrain();
-    await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
-    await events?.closeBus();
-    await tracing?.shutdown();
-    await probes.close();
-    logger.info("saga worker drained and stopped");
-  });
+  return untilSignal(
+    async () => {
+      definitions.stop();
+      await events?.stop();
+      // Readiness answers 503 from here on; the probe server closes once the sagas have drained.
+      orchestrator.beginDrain();
+      await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
+      await events?.closeBus();
+      await tracing?.shutdown();
+      await probes.close();
+      logger.info("saga worker drained and stopped");
+    },
+    { followParent: true },
+  );
 }
 
 async function migrateOnly(): Promise<number> {

@@ -1,11 +1,15 @@
 import { errorMessage } from "../core/errors.js";
 
 /**
- * Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal exits at once). A
- * process started by `saga serve --workers` also shuts down gracefully when its IPC channel to
- * the supervisor closes (the supervisor died): a worker never outlives its supervisor for long.
+ * Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal exits at once). With
+ * `followParent`, a process started with an IPC channel (a `saga serve --workers` child) also
+ * shuts down gracefully when that channel closes: its supervisor died, and a worker must not
+ * outlive it for long.
  */
-export function untilSignal(shutdown: () => Promise<void>): Promise<number> {
+export function untilSignal(
+  shutdown: () => Promise<void>,
+  options: { followParent?: boolean } = {},
+): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -22,7 +26,7 @@ export function untilSignal(shutdown: () => Promise<void>): Promise<number> {
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
-    if (process.channel) {
+    if (options.followParent && process.channel) {
       process.once("disconnect", () => {
         if (!stopping) stop("the end of the supervisor's channel");
       });

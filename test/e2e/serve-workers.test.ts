@@ -204,6 +204,51 @@ describe("saga serve --workers 2 on PostgreSQL", () => {
   });
 });
 
+describe("saga serve --workers whose supervisor is killed", () => {
+  let database: { url: string; drop: () => Promise<void> };
+  afterAll(async () => {
+    await killAllChildren();
+    await database?.drop();
+  }, 60_000);
+
+  it("the worker child drains and exits by itself: no orphan keeps running", SLOW, async () => {
+    database = await createFreshDatabase();
+    const service = await startService(
+      "serve --workers 1",
+      { DATABASE_URL: database.url, LOG_LEVEL: "info", WORKER_PORT: "0" },
+      { args: ["serve", "--workers", "1"], timeoutMs: 150_000 },
+    );
+    const child = await waitUntil(
+      "the worker child running",
+      () => {
+        if (!service.process.alive) throw new Error(service.process.describe("exited"));
+        const running = workerLines(service.process.stdout).length > 0;
+        const started = logLines(service.process.stdout).find(
+          (l) => l.msg === "worker process started",
+        );
+        return running && typeof started?.pid === "number" ? started.pid : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 200 },
+    );
+    service.process.signal("SIGKILL");
+    await service.process.waitForExit(60_000); // "close": the child shares its stdout
+    await waitUntil(
+      `worker child ${child} gone`,
+      () => {
+        try {
+          process.kill(child, 0);
+          return false;
+        } catch {
+          return true; // ESRCH: the process no longer exists
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    // Its last words went to the stdout it shares with the killed supervisor.
+    expect(service.process.stdout).toContain("saga worker drained and stopped");
+  });
+});
+
 describe("saga serve --workers refusals", () => {
   let dir: string;
   beforeAll(async () => {
