@@ -7,7 +7,8 @@
  * BENCH_SECONDS (10) measured seconds per point · BENCH_WARMUP (3) · BENCH_REPS (2) ·
  * BENCH_CONCURRENCY (1,64,512) · BENCH_ENGINES (all) · BENCH_ONLY (saga3,compensate,timers,
  * http,profile[,history]) · BENCH_HISTORY=1 adds history-10m · BENCH_TIMERS (10000) ·
- * BENCH_TIMER_DELAY_MS (45000) · BENCH_HISTORY_EVENTS (10000000) · BENCH_HTTP_CONNECTIONS (64).
+ * BENCH_TIMER_DELAY_MS (45000) · BENCH_HISTORY_EVENTS (10000000) · BENCH_HTTP_CONNECTIONS (64) ·
+ * BENCH_SCALE_PROCS (1,2,4) · BENCH_SCALE_IN_FLIGHT (512).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,6 +23,7 @@ import { historyScenario } from "./scenarios/history.js";
 import { httpScenario } from "./scenarios/http.js";
 import { measurePoint, type PointRecord } from "./scenarios/points.js";
 import { profileScenario } from "./scenarios/profile.js";
+import { scaleScenario } from "./scenarios/scale.js";
 import { timersScenario } from "./scenarios/timers.js";
 
 const ALL_ENGINES: EngineName[] = [
@@ -51,8 +53,15 @@ const concurrency = list("BENCH_CONCURRENCY", "1,64,512").map(Number);
 const engines = list("BENCH_ENGINES", ALL_ENGINES.join(",")) as EngineName[];
 const history = env.BENCH_HISTORY === "1";
 const only = new Set(
-  list("BENCH_ONLY", `saga3,compensate,timers,http,profile${history ? ",history" : ""}`),
+  list("BENCH_ONLY", `saga3,scale,compensate,timers,http,profile${history ? ",history" : ""}`),
 );
+const scaleProcs = list("BENCH_SCALE_PROCS", "1,2,4").map(Number);
+const scaleInFlight = int("BENCH_SCALE_IN_FLIGHT", 512);
+for (const p of scaleProcs)
+  if (!Number.isInteger(p) || p < 1 || p > 64 || scaleInFlight % p !== 0)
+    throw new Error(
+      `BENCH_SCALE_PROCS must list integers from 1 to 64 that divide BENCH_SCALE_IN_FLIGHT (${scaleInFlight}); got ${p}`,
+    );
 for (const e of engines) if (!ALL_ENGINES.includes(e)) throw new Error(`unknown engine ${e}`);
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
     },
     restateDurability,
     saga3: [],
+    scale: [],
     compensate: [],
     timers: null,
     http: [],
@@ -196,6 +206,17 @@ async function main(): Promise<void> {
           report.saga3.push(r);
           await admin.drop(db);
         }
+    save();
+  }
+  if (only.has("scale")) {
+    report.scale = await scaleScenario(admin, {
+      processes: scaleProcs,
+      inFlight: scaleInFlight,
+      reps,
+      ...point,
+    });
+    for (const r of report.scale)
+      if (r.error) failures.push(`scale ${r.processes} processes (rep ${r.rep}): ${r.check}`);
     save();
   }
   if (only.has("compensate")) {

@@ -43,6 +43,13 @@ export interface ServiceOptions {
   builtinDefinitions?: string | null;
   /** Tracing of your own (tests: an in-memory exporter; left running on close). */
   tracing?: Tracing;
+  /**
+   * false: this process runs no saga step. Starts are written as due work and worker processes
+   * (`saga worker`, sharing the PostgreSQL) claim them; results and streams are read from the
+   * store. Exception: an operator's cancel, retry or compensate of a saga no worker holds runs that
+   * saga here (the command claims it to write its event). Default true.
+   */
+  execute?: boolean;
 }
 
 export { sagaDefaults };
@@ -107,7 +114,9 @@ async function assembleService(
     closeStore: !options.store,
     outbox: true,
     leaseMs: config.leaseSeconds * 1000,
-    maxConcurrentSagas: config.workerConcurrency,
+    ...(options.execute === false
+      ? { worker: false, maxConcurrentSagas: 0 }
+      : { maxConcurrentSagas: config.workerConcurrency }),
     maxStepResultBytes: config.maxStepResultBytes,
     logger,
   }).catch(async (error: unknown) => {

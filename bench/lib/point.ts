@@ -45,6 +45,7 @@ export async function runPoint(spec: PointSpec): Promise<PointResult> {
   let edgeCount = 0;
   const notes: string[] = [];
   const engine: RunningEngine = await (await factory(spec.engine))({ spec, probe, notes });
+  if (spec.shared) await readyThenGo();
   const rtAt: number[] = [];
   const profiler = spec.cpuProfileTo ? new WindowProfiler(spec.cpuProfileTo) : null;
   const snapshot = (): Snapshot => {
@@ -116,6 +117,7 @@ export async function runPoint(spec: PointSpec): Promise<PointResult> {
     roundTrips,
     statements: counter?.statements().slice(0, 12) ?? null,
     storeCounts,
+    ...(spec.shared ? { latencies } : {}),
     notes: [
       ...notes,
       ...probe.duplicateSamples.map(
@@ -123,6 +125,19 @@ export async function runPoint(spec: PointSpec): Promise<PointResult> {
       ),
     ],
   };
+}
+
+/** Tells the driver this process is ready, and waits for its "go" (all processes start at once). */
+function readyThenGo(): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (message !== "go") return;
+      process.off("message", onMessage);
+      resolve();
+    };
+    process.on("message", onMessage);
+    process.send?.({ type: "ready" });
+  });
 }
 
 export { STEPS_PER_SAGA };

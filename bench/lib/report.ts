@@ -2,11 +2,13 @@ import type { HistoryRecord } from "../scenarios/history.js";
 import type { HttpRecord } from "../scenarios/http.js";
 import type { PointRecord } from "../scenarios/points.js";
 import type { ProfileRecord } from "../scenarios/profile.js";
+import type { ScaleRecord } from "../scenarios/scale.js";
 import type { TimersRecord } from "../scenarios/timers.js";
 import { aggregate, type Aggregate } from "./aggregate.js";
 import { num, table } from "./format.js";
 import { POINT_HEADER, pointRows } from "./report-points.js";
 import { extrasSections, targetsSection } from "./report-extras.js";
+import { scaleSection } from "./report-scale.js";
 
 export interface Report {
   startedAt: string;
@@ -25,6 +27,8 @@ export interface Report {
   versions: Record<string, string>;
   restateDurability: string[];
   saga3: PointRecord[];
+  /** Absent in reports written before the scale scenario existed. */
+  scale?: ScaleRecord[];
   compensate: PointRecord[];
   timers: TimersRecord | null;
   http: HttpRecord[];
@@ -88,6 +92,7 @@ export function renderReport(r: Report): string {
   out.push(table(POINT_HEADER, pointRows(saga3)));
   out.push(ratios(saga3));
   out.push(...targetsSection(r, saga3));
+  out.push(...scaleSection(r.scale));
   out.push(...extrasSections(r, POINT_HEADER));
   return out.join("\n\n") + "\n";
 }

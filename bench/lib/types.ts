@@ -21,6 +21,11 @@ export interface PointSpec {
   cpuProfileTo?: string;
   /** Capture the largest group-commit statement's parameters to this file (profiling run). */
   captureCommitTo?: string;
+  /**
+   * Several processes share one point (the scale scenario): once the engine is up, say "ready"
+   * and start the closed loop only at the driver's "go", and return the window's latencies.
+   */
+  shared?: boolean;
 }
 
 /** Percentiles of a sample, in milliseconds. */
@@ -79,6 +84,8 @@ export interface PointResult {
   statements: StatementStat[] | null;
   /** The store's own view after the drain, e.g. { completed: 1234 }. */
   storeCounts: Record<string, number> | null;
+  /** Every latency of the window in ms (only with `spec.shared`: the driver merges processes). */
+  latencies?: number[];
   notes: string[];
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFile, readdir, stat } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
@@ -23,12 +24,17 @@ import { auditCommand } from "./audit.js";
 import { deadLetterCommand } from "./dead-letters.js";
 import { sagaLine, timeline, type EventView, type SagaView, type StepView } from "./format.js";
 import { errorMessage } from "../core/errors.js";
+import { untilSignal } from "./until-signal.js";
+import { WorkerChildren } from "./worker-children.js";
 
 const USAGE = `usage: saga <command> [options]
 
 Service (configured by environment variables and ./.env, see .env.example):
   serve                          run the HTTP API and a worker (PORT, default 8008)
-  worker [--port N]              run a worker (scale-out on a shared PostgreSQL); probes and
+  serve --workers N              run the HTTP API (executing no step) and N worker processes
+                                 (1-64; needs DATABASE_URL), their probes on WORKER_PORT+0..N-1
+  worker [--port N] [--worker-id ID]
+                                 run a worker (scale-out on a shared PostgreSQL); probes and
                                  /metrics on WORKER_PORT (default 8009)
   migrate                        apply database migrations and exit
 
@@ -68,6 +74,8 @@ const options = {
   attr: { type: "string", multiple: true },
   "from-file": { type: "string" },
   port: { type: "string" },
+  workers: { type: "string" },
+  "worker-id": { type: "string" },
   after: { type: "string" },
   all: { type: "boolean", default: false },
   actor: { type: "string" },
@@ -109,11 +117,15 @@ async function main(argv: string[]): Promise<number> {
 
   if (values.port !== undefined && command !== "worker")
     throw new CliError("--port is an option of saga worker (saga serve listens on PORT)", 2);
+  if (values["worker-id"] !== undefined && command !== "worker")
+    throw new CliError("--worker-id is an option of saga worker", 2);
+  if (values.workers !== undefined && command !== "serve")
+    throw new CliError("--workers is an option of saga serve", 2);
   switch (command) {
     case "serve":
-      return serve();
+      return values.workers === undefined ? serve() : serveWithWorkers(values.workers);
     case "worker":
-      return worker(values.port);
+      return worker(values.port, values["worker-id"]);
     case "migrate":
       return migrateOnly();
     case "start": {
@@ -330,8 +342,8 @@ async function serve(): Promise<number> {
   return untilSignal(() => service.close());
 }
 
-async function worker(portOption: string | undefined): Promise<number> {
-  const { config, startupNotes } = serviceConfig();
+/** The worker's probe port: --port, else WORKER_PORT, else 8009. */
+function probePortOf(portOption: string | undefined): number {
   const rawPort = portOption ?? process.env.WORKER_PORT ?? "8009";
   const probePort = Number(rawPort);
   if (!/^\d{1,5}$/.test(rawPort.trim()) || probePort > 65535) {
@@ -340,6 +352,67 @@ async function worker(portOption: string | undefined): Promise<number> {
       2,
     );
   }
+  return probePort;
+}
+
+/**
+ * `saga serve --workers N`: this process serves the HTTP API and writes starts as due work; N
+ * child processes (`saga worker`) claim and run them over the shared PostgreSQL.
+ */
+async function serveWithWorkers(rawCount: string): Promise<number> {
+  const count = Number(rawCount);
+  if (!/^\d+$/.test(rawCount.trim()) || count < 1 || count > 64)
+    throw new CliError(
+      `--workers must be an integer from 1 to 64 (got ${JSON.stringify(rawCount)})`,
+      2,
+    );
+  const { config, startupNotes } = serviceConfig();
+  if (!config.databaseUrl)
+    throw new CliError(
+      "saga serve --workers needs DATABASE_URL: worker processes share a PostgreSQL (embedded PGlite belongs to one process)",
+      2,
+    );
+  const basePort = probePortOf(undefined);
+  if (basePort !== 0 && basePort + count - 1 > 65535)
+    throw new CliError(`WORKER_PORT ${basePort} leaves no room for ${count} probe ports`, 2);
+  // Migrations and built-in definitions are in place before the first child opens the store.
+  const service = await createService(config, { sagas: serviceSagas(config), execute: false });
+  startupNotes((message) => service.app.log.info(message));
+  const children = new WorkerChildren({
+    count,
+    // WORKER_PORT=0: each child takes a free port (its log line names it).
+    args: (index, incarnation) => [
+      "worker",
+      "--port",
+      String(basePort === 0 ? 0 : basePort + index),
+      "--worker-id",
+      `${hostname()}:${process.pid}:w${index}.${incarnation}`,
+    ],
+    env: process.env,
+    logger: service.app.log,
+  });
+  children.start();
+  const address = await service.app.listen({ port: config.port, host: config.host });
+  service.app.log.info(
+    { address, workers: count, store: "postgres", bus: config.redisUrl ? "redis" : "in-process" },
+    `saga-orchestrator listening on ${address} with ${count} worker process(es) running the sagas`,
+  );
+  return untilSignal(async () => {
+    await Promise.all([children.stop(), service.close()]);
+  });
+}
+
+async function worker(
+  portOption: string | undefined,
+  workerId: string | undefined,
+): Promise<number> {
+  const { config, startupNotes } = serviceConfig();
+  const probePort = probePortOf(portOption);
+  if (workerId !== undefined && !/^[\w.:@/-]{1,200}$/.test(workerId))
+    throw new CliError(
+      "--worker-id must be 1 to 200 letters, digits or the characters . : @ / _ -",
+      2,
+    );
   if (!config.databaseUrl) {
     throw new CliError(
       "saga worker needs DATABASE_URL: workers share a PostgreSQL (embedded PGlite belongs to one process)",
@@ -364,6 +437,7 @@ async function worker(portOption: string | undefined): Promise<number> {
     store,
     closeStore: true,
     outbox: true,
+    ...(workerId !== undefined ? { workerId } : {}),
     leaseMs: config.leaseSeconds * 1000,
     maxConcurrentSagas: config.workerConcurrency,
     maxStepResultBytes: config.maxStepResultBytes,
@@ -398,17 +472,20 @@ async function worker(portOption: string | undefined): Promise<number> {
     },
     `saga worker running (probes and metrics on ${probeAddress})`,
   );
-  return untilSignal(async () => {
-    definitions.stop();
-    await events?.stop();
-    // Readiness answers 503 from here on; the probe server closes once the sagas have drained.
-    orchestrator.beginDrain();
-    await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
-    await events?.closeBus();
-    await tracing?.shutdown();
-    await probes.close();
-    logger.info("saga worker drained and stopped");
-  });
+  return untilSignal(
+    async () => {
+      definitions.stop();
+      await events?.stop();
+      // Readiness answers 503 from here on; the probe server closes once the sagas have drained.
+      orchestrator.beginDrain();
+      await orchestrator.close({ graceMs: config.shutdownGraceSeconds * 1000 });
+      await events?.closeBus();
+      await tracing?.shutdown();
+      await probes.close();
+      logger.info("saga worker drained and stopped");
+    },
+    { followParent: true },
+  );
 }
 
 async function migrateOnly(): Promise<number> {
@@ -423,35 +500,6 @@ async function migrateOnly(): Promise<number> {
     `migrated ${config.databaseUrl ? "PostgreSQL" : `PGlite in ${config.dataDir}`}\n`,
   );
   return 0;
-}
-
-/** Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal exits at once). */
-function untilSignal(shutdown: () => Promise<void>): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      process.stderr.write(`received ${signal}: finishing running steps, then exiting\n`);
-      shutdown().then(
-        () => resolve(0),
-        (error: unknown) => {
-          process.stderr.write(`shutdown failed: ${errorMessage(error)}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
-    // Last line of defence only (bounds and catches at the sources are the fix): a stray rejection
-    // is logged as a bug instead of ending every tenant's work. Uncaught exceptions still exit.
-    process.on("unhandledRejection", (reason) => {
-      const error = reason instanceof Error ? reason : new Error(String(reason));
-      process.stderr.write(
-        `${JSON.stringify({ level: 50, time: Date.now(), msg: "unhandled rejection (a bug: please report it); the process keeps serving", err: { message: error.message, stack: error.stack } })}\n`,
-      );
-    });
-  });
 }
 
 main(process.argv.slice(2)).then(

@@ -10,19 +10,19 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `saga serve` with `env` (plus PORT and HOST) and waits until GET /health/ready answers
+ * Starts `saga serve` (or `args`) with `env` (plus PORT and HOST) and waits until GET /health/ready answers
  * 200. Fails with the process's output when it exits or is not ready within `timeoutMs`.
  */
 export async function startService(
   name: string,
   env: Record<string, string>,
-  options: { apiKey?: string; timeoutMs?: number } = {},
+  options: { apiKey?: string; timeoutMs?: number; args?: readonly string[] } = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawnSaga(
     name,
-    ["serve"],
+    options.args ?? ["serve"],
     childEnv({ LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" }),
   );
   const timeoutMs = options.timeoutMs ?? 120_000;
