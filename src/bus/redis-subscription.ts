@@ -189,7 +189,12 @@ export class RedisStreamsSubscription implements Subscription {
    * connection closed or (on a cluster) the keys' slot moved to another node.
    */
   private async learnBlockingClientId(): Promise<void> {
-    const node = nodeServing(this.ctx.blocking, this.ctx.slot);
+    let node = nodeServing(this.ctx.blocking, this.ctx.slot);
+    if (!node) {
+      // A cluster client that has not learnt the slots yet: a command on the key waits for them.
+      await this.ctx.blocking.call("EXISTS", [this.ctx.keys.stream]);
+      node = nodeServing(this.ctx.blocking, this.ctx.slot);
+    }
     if (node !== this.blockingNode) {
       this.blockingNode = node;
       this.blockingClientId = null;

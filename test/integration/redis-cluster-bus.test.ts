@@ -126,6 +126,31 @@ describe("Redis Cluster: where the bus keeps its keys", () => {
   });
 });
 
+describe("Redis Cluster: stop()", () => {
+  /** CLIENT UNBLOCK calls a node has served (INFO commandstats). */
+  const unblocks = async (port: number) => {
+    const stats = await cluster.node(port).info("commandstats");
+    return Number(/^cmdstat_client\|unblock:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
+  };
+
+  it("releases the blocked read with CLIENT UNBLOCK on the master serving the stream only", async () => {
+    const bus = openBus({ blockMs: 60_000 }); // only an unblock ends this read before the test does
+    const owner = await cluster.masterOf(keySlot(bus.keys.stream));
+    const sub = await bus.subscribe({ group: "g", consumer: "c" }, () => Promise.resolve());
+    const blocked = async (port: number) =>
+      String(await cluster.node(port).call("CLIENT", ["LIST"])).includes("cmd=xreadgroup");
+    await waitUntil("the read is blocked on the owner", () => blocked(owner));
+    const ports = cluster.nodes.map((n) => n.port);
+    const before = await Promise.all(ports.map(unblocks));
+    await sub.stop();
+    const after = await Promise.all(ports.map(unblocks));
+    expect(ports.map((p, i) => after[i]! - before[i]!)).toEqual(
+      ports.map((p) => (p === owner ? 1 : 0)),
+    );
+    await cluster.client().del(bus.keys.stream);
+  });
+});
+
 const orderSaga = defineSaga<{ n: number }>({
   name: "cluster_order",
   steps: [
