@@ -19,6 +19,10 @@ export interface RedisClusterUnderTest {
   client(): Cluster;
   /** The port of the master serving `slot`, from CLUSTER SLOTS. */
   masterOf(slot: number): Promise<number>;
+  /** Stops one node (SIGTERM): its slots have no master until it is started again. */
+  stopNode(port: number): Promise<void>;
+  /** Starts a stopped node again (same folder and nodes file: it rejoins with its slots). */
+  startNode(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -32,15 +36,27 @@ const HOST = "127.0.0.1";
 export async function startRedisCluster(): Promise<RedisClusterUnderTest> {
   const dir = await mkdtemp(join(tmpdir(), "saga-redis-cluster-"));
   const children: ChildProcess[] = [];
+  const byPort = new Map<number, ChildProcess>();
   const clients: (Redis | Cluster)[] = [];
+  // A test process that dies without afterAll must not leave cluster nodes behind.
+  const killOnExit = () => {
+    for (const child of children) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
   const stop = async () => {
     for (const c of clients.splice(0)) c.disconnect();
     await Promise.all(children.map(stopChild));
+    process.removeListener("exit", killOnExit);
     await rm(dir, { recursive: true, force: true });
   };
   try {
     const ports = await freeClusterPorts(3);
-    for (const port of ports) children.push(startNode(dir, port));
+    const launch = (port: number) => {
+      const child = startNode(dir, port);
+      children.push(child);
+      byPort.set(port, child);
+    };
+    for (const port of ports) launch(port);
     for (const port of ports) {
       await waitUntil(
         () => `redis-server on port ${port} answers (log: ${join(dir, `${port}.log`)})`,
@@ -92,6 +108,17 @@ export async function startRedisCluster(): Promise<RedisClusterUnderTest> {
         const range = ranges.find(([from, to]) => slot >= from && slot <= to);
         if (!range) throw new Error(`no master serves slot ${slot}`);
         return Number(range[2][1]);
+      },
+      async stopNode(port) {
+        const child = byPort.get(port);
+        if (child) await stopChild(child);
+      },
+      async startNode(port) {
+        launch(port);
+        await waitUntil(`redis-server on port ${port} answers again`, () => ping(port), {
+          timeoutMs: 15_000,
+          retryErrors: true,
+        });
       },
       stop,
     };
