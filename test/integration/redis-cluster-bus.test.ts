@@ -1,13 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OutboxRelay } from "../../src/bus/outbox-relay.js";
+import { loadConfig } from "../../src/config/config.js";
+import { openBus as openServiceBus } from "../../src/service-events.js";
 import { keySlot } from "../../src/bus/redis-key-slot.js";
 import { RedisStreamsBus, type RedisStreamsBusOptions } from "../../src/bus/redis-streams-bus.js";
 import { defineSaga, type SagaDefinition } from "../../src/engine/definition.js";
+import { silentLogger } from "../../src/engine/logger.js";
 import { stableUuid } from "../../src/engine/step-directives.js";
 import { message, recorder } from "../helpers/buses.js";
 import { engineHarness } from "../helpers/engine.js";
 import { byKey, expectedLifecycle } from "../helpers/events.js";
-import { uniqueKeyPrefix } from "../helpers/redis.js";
+import { TEST_REDIS_URL, uniqueKeyPrefix } from "../helpers/redis.js";
 import { type RedisClusterUnderTest, startRedisCluster } from "../helpers/redis-cluster.js";
 import { storeKinds } from "../helpers/stores.js";
 import { waitUntil } from "../helpers/time.js";
@@ -41,6 +44,52 @@ function openBus(options: Partial<RedisStreamsBusOptions> = {}): RedisStreamsBus
   buses.push(bus);
   return bus;
 }
+
+describe("Redis Cluster: options and configuration", () => {
+  it("one server keeps its key names (no tag: existing streams stay where they are)", () => {
+    const bus = new RedisStreamsBus({ url: TEST_REDIS_URL, keyPrefix: "p:" });
+    buses.push(bus);
+    expect(bus.keys).toMatchObject({
+      stream: "p:saga:events",
+      deadLetterStream: "p:saga:events:dead",
+    });
+    const custom = new RedisStreamsBus({ url: TEST_REDIS_URL, stream: "s", deadLetterStream: "d" });
+    buses.push(custom);
+    expect(custom.keys).toMatchObject({ stream: "s", deadLetterStream: "d" });
+    const tagged = openBus({ keyPrefix: "p:", stream: "s", deadLetterStream: "d" });
+    expect(tagged.keys).toMatchObject({ stream: "{p:s}", deadLetterStream: "{p:s}:d" });
+  });
+
+  it("refuses neither or both of url and cluster, and a cluster without seed nodes", () => {
+    const cases = [
+      {},
+      { url: TEST_REDIS_URL, cluster: { nodes: cluster.nodes } },
+      { cluster: { nodes: [] } },
+    ];
+    for (const options of cases) {
+      expect(() => new RedisStreamsBus(options)).toThrow(
+        expect.objectContaining({ code: "SAGA_BUS_INVALID_OPTIONS" }),
+      );
+    }
+  });
+
+  it("the service opens the cluster bus from REDIS_URL=redis+cluster://host:port,…", async () => {
+    const seeds = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",");
+    const config = loadConfig({ REDIS_URL: `redis+cluster://${seeds}` });
+    const bus = openServiceBus(config, silentLogger);
+    expect(bus).toBeInstanceOf(RedisStreamsBus);
+    const redis = bus as RedisStreamsBus;
+    buses.push(redis);
+    expect(redis.keys.stream).toBe("{saga:events}");
+    const got = recorder();
+    await bus.subscribe({ group: "service", consumer: "c" }, got.handler);
+    const sent = message(1);
+    await bus.publish([sent]);
+    await waitUntil("delivered", () => got.seen.length === 1);
+    expect(got.ids()).toEqual([sent.id]);
+    await cluster.client().del(redis.keys.stream, redis.keys.deadLetterStream);
+  });
+});
 
 describe("Redis Cluster: where the bus keeps its keys", () => {
   it("computes the slot Redis computes (CLUSTER KEYSLOT), hash tags included", async () => {
