@@ -37,9 +37,10 @@ export interface ServiceEvents {
 
 /**
  * The bus of the service: Redis Streams when `REDIS_URL` is set (events shared by every process
- * and kept across restarts), otherwise the in-process bus (embedded: one process).
+ * and kept across restarts; `redis+cluster://` seed nodes: on a Redis Cluster), otherwise the in-process bus (embedded: one process).
  */
 export function openBus(config: ServiceConfig, logger: Logger): EventBus {
+  if (config.redisCluster) return new RedisStreamsBus({ cluster: config.redisCluster, logger });
   return config.redisUrl
     ? new RedisStreamsBus({ url: config.redisUrl, logger })
     : new InProcessBus({ logger });

@@ -1,10 +1,10 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-connection.js";
 import type { BusStats } from "./bus-stats.js";
 import type { StreamKeys } from "./redis-commands.js";
 import { errorMessage } from "../core/errors.js";
 
 /** XLEN of the dead-letter stream and XINFO GROUPS of the stream (pending, lag per group). */
-export async function readBusStats(redis: Redis, keys: StreamKeys): Promise<BusStats> {
+export async function readBusStats(redis: RedisClient, keys: StreamKeys): Promise<BusStats> {
   const deadLetters = Number(await redis.call("XLEN", [keys.deadLetterStream]));
   let reply: unknown;
   try {

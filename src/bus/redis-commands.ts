@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-connection.js";
 import type { Logger } from "../engine/logger.js";
 import { ensureError, ErrorCodes } from "../core/errors.js";
 import { busError } from "./bus-errors.js";
@@ -16,7 +16,7 @@ export interface StreamKeys {
 
 /** Creates the consumer group (and the stream) unless it exists; `startId` "$": only new entries. */
 export async function ensureGroup(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
   startId: "$" | "0",
@@ -55,7 +55,7 @@ const DEAD = {
  * `dead_at`), then XACK on the source stream.
  */
 export async function moveToDeadLetters(
-  redis: Redis,
+  redis: RedisClient,
   keys: StreamKeys,
   entry: { id: string; fields: Fields },
   why: { group: string; consumer: string; deliveries: number; error: string },
@@ -89,7 +89,7 @@ export async function moveToDeadLetters(
 
 /** The oldest `count` entries of the dead-letter stream. */
 export async function readDeadLetters(
-  redis: Redis,
+  redis: RedisClient,
   deadLetterStream: string,
   count: number,
 ): Promise<DeadLetter[]> {
@@ -126,7 +126,7 @@ export function toDeadLetter(entry: StreamEntry): DeadLetter {
 }
 
 /** QUIT, or a hard disconnect when Redis does not answer within a second. Never throws. */
-export async function closeConnection(redis: Redis): Promise<void> {
+export async function closeConnection(redis: RedisClient): Promise<void> {
   if (ended(redis)) return;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -145,10 +145,10 @@ export async function closeConnection(redis: Redis): Promise<void> {
 }
 
 // A function, so that TypeScript does not keep the status narrowed across the await above.
-const ended = (redis: Redis): boolean => redis.status === "end";
+const ended = (redis: RedisClient): boolean => redis.status === "end";
 
 /** Logs a lost connection once (not every reconnect attempt) and its return. */
-export function logConnectionState(redis: Redis, name: string, logger: Logger): void {
+export function logConnectionState(redis: RedisClient, name: string, logger: Logger): void {
   let down = false;
   redis.on("error", (error: unknown) => {
     if (down) return;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-connection.js";
 import type { DeadLetterAdmin, DeadLetterView } from "../engine/dead-letter-port.js";
 import { tenantOf } from "../engine/dead-letter-port.js";
 import { assertExecOk, toDeadLetter, type StreamKeys } from "./redis-commands.js";
@@ -12,7 +12,7 @@ const MAX_SCAN = 5_000;
 /** Dead letters on the Redis dead-letter stream (entries as moveToDeadLetters wrote them). */
 export class RedisDeadLetters implements DeadLetterAdmin {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: StreamKeys,
   ) {}
 

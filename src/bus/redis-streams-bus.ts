@@ -1,5 +1,4 @@
 import { ErrorCodes } from "../core/errors.js";
-import { Redis } from "ioredis";
 import type {
   BusMessage,
   EventBus,
@@ -24,15 +23,26 @@ import {
   readDeadLetters,
   type StreamKeys,
 } from "./redis-commands.js";
+import { openRedis, type RedisClient, type RedisClusterOptions } from "./redis-connection.js";
+import { keySlot } from "./redis-key-slot.js";
 import { RedisStreamsSubscription } from "./redis-subscription.js";
 import { resolveSubscribeOptions, type ResolvedSubscribeOptions } from "./subscribe-options.js";
 
 export interface RedisStreamsBusOptions {
-  /** `redis://[user:password@]host:port[/db]` */
-  url: string;
+  /** One Redis server: `redis://[user:password@]host:port[/db]`. Exactly one of `url`, `cluster`. */
+  url?: string;
+  /**
+   * A Redis Cluster, by seed nodes. Both keys then carry the hash tag `{<keyPrefix><stream>}`
+   * (one slot, so a dead letter moves in one MULTI/EXEC): `{saga:events}` and
+   * `{saga:events}:dead`. Buses on other streams hash to other slots, on any master.
+   */
+  cluster?: RedisClusterOptions;
   /** Stream holding the events; default `saga:events`. */
   stream?: string;
-  /** Stream receiving dead letters; default `<stream>:dead`. */
+  /**
+   * Stream receiving dead letters; default `<stream>:dead`. On a cluster: `{<keyPrefix><stream>}:`
+   * followed by this name (default `dead`).
+   */
   deadLetterStream?: string;
   /** Longest wait of one blocking read (ms); default 2000. stop() does not wait for it. */
   blockMs?: number;
@@ -67,7 +77,9 @@ export interface RedisStreamsBusOptions {
  */
 export class RedisStreamsBus implements EventBus {
   readonly keys: StreamKeys;
-  private readonly command: Redis;
+  /** The hash slot of both keys on a cluster; null on a single server. */
+  private readonly slot: number | null;
+  private readonly command: RedisClient;
   private readonly subscriptions = new Set<RedisStreamsSubscription>();
   private readonly blockMs: number;
   private readonly batch: number;
@@ -76,13 +88,29 @@ export class RedisStreamsBus implements EventBus {
   private closed = false;
 
   constructor(private readonly options: RedisStreamsBusOptions) {
+    if ((options.url === undefined) === (options.cluster === undefined))
+      throw busError(
+        ErrorCodes.SAGA_BUS_INVALID_OPTIONS,
+        "give either url or cluster (one of them)",
+      );
+    if (options.cluster && options.cluster.nodes.length === 0)
+      throw busError(ErrorCodes.SAGA_BUS_INVALID_OPTIONS, "cluster needs at least one seed node");
     const prefix = options.keyPrefix ?? "";
     const stream = options.stream ?? "saga:events";
-    this.keys = {
-      stream: prefix + stream,
-      deadLetterStream: prefix + (options.deadLetterStream ?? `${stream}:dead`),
-      maxLength: positiveInt(options.maxLength ?? 1_000_000, "maxLength"),
-    };
+    const maxLength = positiveInt(options.maxLength ?? 1_000_000, "maxLength");
+    // Single server: the names as they always were (a tag would orphan the existing streams).
+    this.keys = options.cluster
+      ? {
+          stream: `{${prefix}${stream}}`,
+          deadLetterStream: `{${prefix}${stream}}:${options.deadLetterStream ?? "dead"}`,
+          maxLength,
+        }
+      : {
+          stream: prefix + stream,
+          deadLetterStream: prefix + (options.deadLetterStream ?? `${stream}:dead`),
+          maxLength,
+        };
+    this.slot = options.cluster ? keySlot(this.keys.stream) : null;
     this.blockMs = positiveInt(options.blockMs ?? 2_000, "blockMs");
     this.batch = positiveInt(options.batch ?? 50, "batch");
     this.pingTimeoutMs = positiveInt(options.pingTimeoutMs ?? 2_000, "pingTimeoutMs");
@@ -139,6 +167,7 @@ export class RedisStreamsBus implements EventBus {
         keys: this.keys,
         command: this.command,
         blocking,
+        slot: this.slot,
         blockMs: this.blockMs,
         batch: Math.max(this.batch, resolved.batch),
         logger: this.logger,
@@ -208,13 +237,8 @@ export class RedisStreamsBus implements EventBus {
    * `maxRetriesPerRequest`: commands fail after that many reconnect attempts (the shared
    * connection, so that publish reports an outage); null waits for Redis (the read loops).
    */
-  private connect(name: string, maxRetriesPerRequest: number | null): Redis {
-    const redis = new Redis(this.options.url, {
-      connectionName: name,
-      protocol: 2, // replies in RESP2 shapes, which redis-replies.ts reads
-      maxRetriesPerRequest,
-      retryStrategy: (times) => Math.min(100 * times, 2_000),
-    });
+  private connect(name: string, maxRetriesPerRequest: number | null): RedisClient {
+    const redis = openRedis(this.options, name, maxRetriesPerRequest);
     logConnectionState(redis, name, this.logger);
     return redis;
   }

@@ -25,13 +25,16 @@ import {
   type StreamEntry,
 } from "./redis-replies.js";
 import type { ResolvedSubscribeOptions } from "./subscribe-options.js";
+import { nodeKey, nodeServing, type RedisClient } from "./redis-connection.js";
 
 export interface RedisSubscriptionContext {
   keys: StreamKeys;
   /** Shared connection: acks, claims, dead letters. */
-  command: Redis;
+  command: RedisClient;
   /** This subscription's own connection, for the blocking XREADGROUP only. */
-  blocking: Redis;
+  blocking: RedisClient;
+  /** The hash slot of the keys on a cluster (where CLIENT ID/UNBLOCK must go); null: one server. */
+  slot: number | null;
   blockMs: number;
   batch: number;
   logger: Logger;
@@ -56,6 +59,8 @@ const MAX_REMEMBERED_ERRORS = 10_000;
 export class RedisStreamsSubscription implements Subscription {
   private stopping = false;
   private reading = false;
+  /** The node connection the blocking read goes through, and its CLIENT ID there. */
+  private blockingNode: Redis | null = null;
   private blockingClientId: number | null = null;
   private readonly pause = new LoopPause();
   private claimCursor = "0-0";
@@ -71,9 +76,6 @@ export class RedisStreamsSubscription implements Subscription {
     private readonly handler: BatchHandler,
   ) {
     this.claimIntervalMs = Math.min(5_000, Math.max(50, Math.floor(options.claimIdleMs / 2)));
-    ctx.blocking.on("close", () => {
-      this.blockingClientId = null;
-    });
     this.done = this.run();
   }
 
@@ -86,9 +88,17 @@ export class RedisStreamsSubscription implements Subscription {
   private async shutdown(): Promise<void> {
     this.stopping = true;
     this.pause.nudge();
-    if (this.reading && this.blockingClientId !== null) {
+    // Same node only: a client id means nothing on another node (of a cluster).
+    const unblocker = nodeServing(this.ctx.command, this.ctx.slot);
+    if (
+      this.reading &&
+      this.blockingClientId !== null &&
+      this.blockingNode &&
+      unblocker &&
+      (this.ctx.slot === null || nodeKey(unblocker) === nodeKey(this.blockingNode))
+    ) {
       // Makes the blocked XREADGROUP return at once, as if it timed out: no entry is lost.
-      this.ctx.command
+      unblocker
         .call("CLIENT", ["UNBLOCK", this.blockingClientId, "TIMEOUT"])
         .catch(() => undefined);
     }
@@ -151,7 +161,7 @@ export class RedisStreamsSubscription implements Subscription {
   /** New entries for this member, waiting up to blockMs (less when a claim pass is due). */
   private async readNew(): Promise<StreamEntry[]> {
     const { blocking, keys } = this.ctx;
-    this.blockingClientId ??= Number(await blocking.call("CLIENT", ["ID"]));
+    await this.learnBlockingClientId();
     if (this.stopping) return [];
     const blockMs = Math.max(1, Math.min(this.ctx.blockMs, this.nextClaimAt - Date.now()));
     this.reading = true;
@@ -172,6 +182,28 @@ export class RedisStreamsSubscription implements Subscription {
     } finally {
       this.reading = false;
     }
+  }
+
+  /**
+   * The CLIENT ID of the connection the blocking read goes through, asked again when that
+   * connection closed or (on a cluster) the keys' slot moved to another node.
+   */
+  private async learnBlockingClientId(): Promise<void> {
+    let node = nodeServing(this.ctx.blocking, this.ctx.slot);
+    if (!node) {
+      // A cluster client that has not learnt the slots yet: a command on the key waits for them.
+      await this.ctx.blocking.call("EXISTS", [this.ctx.keys.stream]);
+      node = nodeServing(this.ctx.blocking, this.ctx.slot);
+    }
+    if (node !== this.blockingNode) {
+      this.blockingNode = node;
+      this.blockingClientId = null;
+      node?.on("close", () => {
+        if (this.blockingNode === node) this.blockingClientId = null;
+      });
+    }
+    if (node && this.blockingClientId === null)
+      this.blockingClientId = Number(await node.call("CLIENT", ["ID"]));
   }
 
   /** Entries this member name left pending before (a previous process with the same name). */

@@ -6,9 +6,11 @@ export function describeBackends(config: ServiceConfig): { store: string; bus: s
     store: config.databaseUrl
       ? `PostgreSQL ${where(config.databaseUrl)}`
       : `embedded PGlite in ${config.dataDir} (one process only; set DATABASE_URL for PostgreSQL)`,
-    bus: config.redisUrl
-      ? `Redis Streams ${where(config.redisUrl)}`
-      : "in-process (this process only; set REDIS_URL for Redis Streams)",
+    bus: config.redisCluster
+      ? `Redis Streams on the Redis Cluster of ${config.redisCluster.nodes.map((n) => `${n.host}:${n.port}`).join(",")}`
+      : config.redisUrl
+        ? `Redis Streams ${where(config.redisUrl)}`
+        : "in-process (this process only; set REDIS_URL for Redis Streams)",
   };
 }
 

@@ -10,11 +10,13 @@ import {
   type AuthConfig,
 } from "./api-config.js";
 
+import { redisSetting, type RedisClusterSetting } from "./redis-setting.js";
 import { seedCompatibleEnv } from "./seed-env.js";
 import { loadTracingConfig, TRACING_SETTINGS, type TracingConfig } from "./tracing-config.js";
 
 export { ConfigError, Roles, type Role } from "./api-config.js";
 export type { TracingConfig } from "./tracing-config.js";
+export type { RedisClusterSetting } from "./redis-setting.js";
 
 /**
  * The service's configuration: one schema, read once from the environment at the composition
@@ -29,7 +31,10 @@ export interface ServiceConfig extends AuthConfig {
   /** PostgreSQL; null = embedded PGlite in `dataDir`. */
   databaseUrl: string | null;
   dataDir: string;
+  /** REDIS_URL as given (a Redis bus is on when set), a server's or a cluster's. */
   redisUrl: string | null;
+  /** The seed nodes when REDIS_URL is `redis+cluster://…`; null for one server or none. */
+  redisCluster: RedisClusterSetting | null;
   sagaTimeoutSeconds: number | null;
   sagaRetryAttempts: number;
   sagaStepTimeoutSeconds: number | null;
@@ -178,6 +183,7 @@ export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
   const host = str("HOST") ?? "127.0.0.1";
   const auth = loadAuthConfig(env, host, environment, bool);
   const limits = loadApiLimits(env);
+  const redis = redisSetting(str, "REDIS_URL");
   return {
     port: int("PORT", 8008, 1, 65535),
     host,
@@ -189,7 +195,8 @@ export function loadConfig(rawEnv: Env = process.env): ServiceConfig {
     environment,
     databaseUrl: url("DATABASE_URL", ["postgres:", "postgresql:"]),
     dataDir: str("SAGA_DATA_DIR") ?? "./.saga-data",
-    redisUrl: url("REDIS_URL", ["redis:", "rediss:"]),
+    redisUrl: redis.url,
+    redisCluster: redis.cluster,
     ...auth,
     sagaTimeoutSeconds: seconds("SAGA_TIMEOUT_SECONDS", null),
     sagaRetryAttempts: int("SAGA_RETRY_ATTEMPTS", 3, 1, 100),

@@ -181,6 +181,10 @@ export function translateSeedEnv(env: Env): SeedEnvResult {
     }
     if (url === null) {
       refusals.push("REDIS_PASSWORD is set without Redis: set REDIS_URL (or REDIS_HOST) too");
+    } else if (/^rediss?\+cluster:/i.test(url)) {
+      refusals.push(
+        "REDIS_PASSWORD with a redis+cluster REDIS_URL: put the password in the URL (redis+cluster://:password@host:port,…)",
+      );
     } else if (parsed && parsed.password !== "" && parsed.password !== redisPassword) {
       refusals.push(
         "REDIS_PASSWORD differs from the password in REDIS_URL: keep the one in REDIS_URL",

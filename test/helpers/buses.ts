@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { afterEach } from "vitest";
+import type { Cluster, Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import type { DeadLetter } from "../../src/bus/dead-letter.js";
 import { InProcessBus } from "../../src/bus/in-process-bus.js";
 import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
 import type { BusMessage, EventBus, MessageHandler } from "../../src/engine/bus-port.js";
 import { deleteKeys, rawRedis, TEST_REDIS_URL, uniqueKeyPrefix } from "./redis.js";
+import { type RedisClusterUnderTest, startRedisCluster } from "./redis-cluster.js";
 
 export interface BusUnderTest {
   bus: EventBus;
@@ -16,20 +18,60 @@ export interface BusUnderTest {
   backlog(group: string): Promise<number>;
   /** The Redis stream key (Redis only). */
   stream?: string;
+  /** A client of the Redis (or Redis Cluster) the bus is on, for assertions (Redis only). */
+  raw?: Redis | Cluster;
 }
 
 export interface BusKind {
-  name: "in-process" | "redis";
+  name: "in-process" | "redis" | "redis-cluster";
   /** A new bus on its own stream (Redis: a unique key prefix); closed after the test. */
   open(): BusUnderTest;
 }
 
-/** Both adapters. Buses opened in a test are closed, and their Redis keys deleted, after it. */
-export function busKinds(): BusKind[] {
+/**
+ * Both adapters, and with `cluster` the Redis one on a 3-master Redis Cluster started for the file
+ * (see redis-cluster.ts). Buses opened in a test are closed, and their Redis keys deleted, after it.
+ */
+export function busKinds(options: { cluster?: boolean } = {}): BusKind[] {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     await Promise.all(cleanups.splice(0).map((c) => c()));
   });
+  let cluster: RedisClusterUnderTest | null = null;
+  if (options.cluster) {
+    beforeAll(async () => {
+      cluster = await startRedisCluster();
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+  }
+  const clusterKind: BusKind = {
+    name: "redis-cluster",
+    open: () => {
+      if (!cluster) throw new Error("the Redis Cluster did not start (see beforeAll)");
+      const bus = new RedisStreamsBus({
+        cluster: { nodes: cluster.nodes },
+        keyPrefix: uniqueKeyPrefix(),
+        blockMs: 100,
+        batch: 10,
+      });
+      const raw = cluster.client();
+      cleanups.push(async () => {
+        await bus.close();
+        await raw.del(bus.keys.stream);
+        await raw.del(bus.keys.deadLetterStream);
+        raw.disconnect();
+      });
+      return {
+        bus,
+        deadLetters: () => bus.readDeadLetters(),
+        backlog: (group) => redisBacklog(raw, bus.keys.stream, group),
+        stream: bus.keys.stream,
+        raw,
+      };
+    },
+  };
   return [
     {
       name: "in-process",
@@ -53,41 +95,41 @@ export function busKinds(): BusKind[] {
           blockMs: 100,
           batch: 10,
         });
+        const raw = rawRedis();
         cleanups.push(async () => {
           await bus.close();
-          const redis = rawRedis();
-          await deleteKeys(redis, keyPrefix);
-          redis.disconnect();
+          await deleteKeys(raw, keyPrefix);
+          raw.disconnect();
         });
         return {
           bus,
           deadLetters: () => bus.readDeadLetters(),
-          backlog: (group) => redisBacklog(bus.keys.stream, group),
+          backlog: (group) => redisBacklog(raw, bus.keys.stream, group),
           stream: bus.keys.stream,
+          raw,
         };
       },
     },
+    ...(options.cluster ? [clusterKind] : []),
   ];
 }
 
 /** Unread entries of the group (XINFO GROUPS lag) plus its pending (delivered, unacknowledged) ones. */
-async function redisBacklog(stream: string, group: string): Promise<number> {
-  const redis = rawRedis();
-  try {
-    const groups = (await redis.call("XINFO", ["GROUPS", stream])) as unknown[][];
-    for (const fields of groups) {
-      const info = new Map<string, unknown>();
-      for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
-      if (info.get("name") !== group) continue;
-      const lag = info.get("lag");
-      if (lag === null || lag === undefined)
-        throw new Error(`Redis gave no lag for group ${group}`);
-      return Number(info.get("pending")) + Number(lag);
-    }
-    return 0;
-  } finally {
-    redis.disconnect();
+async function redisBacklog(
+  redis: Redis | Cluster,
+  stream: string,
+  group: string,
+): Promise<number> {
+  const groups = (await redis.call("XINFO", ["GROUPS", stream])) as unknown[][];
+  for (const fields of groups) {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
+    if (info.get("name") !== group) continue;
+    const lag = info.get("lag");
+    if (lag === null || lag === undefined) throw new Error(`Redis gave no lag for group ${group}`);
+    return Number(info.get("pending")) + Number(lag);
   }
+  return 0;
 }
 
 let counter = 0;

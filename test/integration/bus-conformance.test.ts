@@ -1,12 +1,12 @@
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { BusMessage } from "../../src/engine/bus-port.js";
 import { busKinds, message, messages, recorder, type BusUnderTest } from "../helpers/buses.js";
 import { sleep, waitUntil } from "../helpers/time.js";
-import { assertRedisAnswers, rawRedis } from "../helpers/redis.js";
+import { assertRedisAnswers } from "../helpers/redis.js";
 
-// One suite for every EventBus adapter: in-process and Redis Streams (real server).
-const kinds = busKinds();
+// One suite for every EventBus adapter: in-process, Redis Streams on one server, and Redis Streams
+// on a 3-master Redis Cluster started for this file (redis-server processes on free ports).
+const kinds = busKinds({ cluster: true });
 
 beforeAll(async () => {
   await assertRedisAnswers();
@@ -273,91 +273,90 @@ describe.each(kinds)("EventBus conformance: $name", (kind) => {
   });
 });
 
-describe("RedisStreamsBus only", () => {
-  const redisKind = kinds.find((k) => k.name === "redis")!;
-  let redis: Redis;
-  beforeAll(() => {
-    redis = rawRedis();
-  });
-  afterAll(() => {
-    redis.disconnect();
-  });
+describe.each(kinds.filter((k) => k.name !== "in-process"))(
+  "RedisStreamsBus only: $name",
+  (redisKind) => {
+    /** XPENDING summary count of a group. */
+    const pendingCount = async (under: BusUnderTest, group: string) =>
+      Number(((await under.raw!.call("XPENDING", [under.stream!, group])) as unknown[])[0]);
 
-  /** XPENDING summary count of a group. */
-  const pendingCount = async (stream: string, group: string) =>
-    Number(((await redis.call("XPENDING", [stream, group])) as unknown[])[0]);
-
-  it("reclaims entries a dead member left unacknowledged, after claimIdleMs", async () => {
-    const { bus, stream } = redisKind.open();
-    await redis.call("XGROUP", ["CREATE", stream!, "g", "$", "MKSTREAM"]);
-    const sent = messages(0, 3);
-    await bus.publish(sent);
-    // Taken before the dead member reads: Redis counts idle time from that read, so no reclaim
-    // can come sooner than claimIdleMs after this, however slow the machine is in between.
-    const startedAt = Date.now();
-    // A member that reads and dies before acknowledging.
-    const taken = (await redis.call("XREADGROUP", [
-      "GROUP",
-      "g",
-      "dead",
-      "COUNT",
-      10,
-      "STREAMS",
-      stream!,
-      ">",
-    ])) as [string, unknown[]][];
-    expect(taken[0]![1]).toHaveLength(3);
-    const got = recorder();
-    await bus.subscribe({ group: "g", consumer: "live", claimIdleMs: 500 }, got.handler);
-    await waitUntil("reclaimed", () => got.seen.length >= 3);
-    // Not before they were idle (10 ms of slack for clock granularity between Node and Redis).
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(490);
-    expect(got.ids()).toEqual(ids(sent));
-    await waitUntil("acknowledged", async () => (await pendingCount(stream!, "g")) === 0);
-  });
-
-  it("a member restarted under the same name resumes its own pending entries at once", async () => {
-    const { bus, stream } = redisKind.open();
-    await redis.call("XGROUP", ["CREATE", stream!, "g", "$", "MKSTREAM"]);
-    const sent = messages(0, 2);
-    await bus.publish(sent);
-    await redis.call("XREADGROUP", [
-      "GROUP",
-      "g",
-      "worker-1",
-      "COUNT",
-      10,
-      "STREAMS",
-      stream!,
-      ">",
-    ]);
-    const got = recorder();
-    await bus.subscribe({ group: "g", consumer: "worker-1", claimIdleMs: 60_000 }, got.handler);
-    // Well under claimIdleMs (60 s): only resuming its own entries can deliver them this soon.
-    await waitUntil("resumed", () => got.seen.length >= 2, { timeoutMs: 30_000 });
-    expect(got.ids()).toEqual(ids(sent));
-    await waitUntil("acknowledged", async () => (await pendingCount(stream!, "g")) === 0);
-  });
-
-  it("moves an undecodable entry to the dead-letter stream and goes on", async () => {
-    const under = redisKind.open();
-    const got = recorder();
-    await under.bus.subscribe({ group: "g", consumer: "c" }, got.handler);
-    await redis.xadd(under.stream!, "*", "garbage", "1", "data", "{not json");
-    const after = message(1);
-    await under.bus.publish([after]);
-    await waitUntil("valid one handled", () => got.seen.length >= 1);
-    const letters = await under.deadLetters();
-    expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({
-      message: null,
-      raw: { garbage: "1", data: "{not json" },
-      group: "g",
-      deliveries: 0,
+    it("reclaims entries a dead member left unacknowledged, after claimIdleMs", async () => {
+      const under = redisKind.open();
+      const { bus, stream } = under;
+      const redis = under.raw!;
+      await redis.call("XGROUP", ["CREATE", stream!, "g", "$", "MKSTREAM"]);
+      const sent = messages(0, 3);
+      await bus.publish(sent);
+      // Taken before the dead member reads: Redis counts idle time from that read, so no reclaim
+      // can come sooner than claimIdleMs after this, however slow the machine is in between.
+      const startedAt = Date.now();
+      // A member that reads and dies before acknowledging.
+      const taken = (await redis.call("XREADGROUP", [
+        "GROUP",
+        "g",
+        "dead",
+        "COUNT",
+        10,
+        "STREAMS",
+        stream!,
+        ">",
+      ])) as [string, unknown[]][];
+      expect(taken[0]![1]).toHaveLength(3);
+      const got = recorder();
+      await bus.subscribe({ group: "g", consumer: "live", claimIdleMs: 500 }, got.handler);
+      await waitUntil("reclaimed", () => got.seen.length >= 3);
+      // Not before they were idle (10 ms of slack for clock granularity between Node and Redis).
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(490);
+      expect(got.ids()).toEqual(ids(sent));
+      await waitUntil("acknowledged", async () => (await pendingCount(under, "g")) === 0);
     });
-    expect(letters[0]!.error).toMatch(/undecodable/);
-    expect(got.ids()).toEqual([after.id]);
-    // The handler returns before the acknowledgement is sent: wait for it, then nothing is left.
-    await waitUntil("acknowledged", async () => (await pendingCount(under.stream!, "g")) === 0);
-  });
-});
+
+    it("a member restarted under the same name resumes its own pending entries at once", async () => {
+      const under = redisKind.open();
+      const { bus, stream } = under;
+      const redis = under.raw!;
+      await redis.call("XGROUP", ["CREATE", stream!, "g", "$", "MKSTREAM"]);
+      const sent = messages(0, 2);
+      await bus.publish(sent);
+      await redis.call("XREADGROUP", [
+        "GROUP",
+        "g",
+        "worker-1",
+        "COUNT",
+        10,
+        "STREAMS",
+        stream!,
+        ">",
+      ]);
+      const got = recorder();
+      await bus.subscribe({ group: "g", consumer: "worker-1", claimIdleMs: 60_000 }, got.handler);
+      // Well under claimIdleMs (60 s): only resuming its own entries can deliver them this soon.
+      await waitUntil("resumed", () => got.seen.length >= 2, { timeoutMs: 30_000 });
+      expect(got.ids()).toEqual(ids(sent));
+      await waitUntil("acknowledged", async () => (await pendingCount(under, "g")) === 0);
+    });
+
+    it("moves an undecodable entry to the dead-letter stream and goes on", async () => {
+      const under = redisKind.open();
+      const redis = under.raw!;
+      const got = recorder();
+      await under.bus.subscribe({ group: "g", consumer: "c" }, got.handler);
+      await redis.xadd(under.stream!, "*", "garbage", "1", "data", "{not json");
+      const after = message(1);
+      await under.bus.publish([after]);
+      await waitUntil("valid one handled", () => got.seen.length >= 1);
+      const letters = await under.deadLetters();
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({
+        message: null,
+        raw: { garbage: "1", data: "{not json" },
+        group: "g",
+        deliveries: 0,
+      });
+      expect(letters[0]!.error).toMatch(/undecodable/);
+      expect(got.ids()).toEqual([after.id]);
+      // The handler returns before the acknowledgement is sent: wait for it, then nothing is left.
+      await waitUntil("acknowledged", async () => (await pendingCount(under, "g")) === 0);
+    });
+  },
+);
