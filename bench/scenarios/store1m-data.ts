@@ -7,13 +7,21 @@ import pg from "pg";
  * function of s, so two runs hold the same rows (but for now()).
  *
  * - tenant: `small` for every 200th saga (0.5 %), else `default`.
- * - type (s % 100): checkout 40 %, refund 25 %, shipment 20 %, invoice 13 %, gdpr_export 2 %.
+ * - type (s % 1000): checkout 40 %, refund 25 %, shipment 20 %, invoice 13 %, gdpr_export 1.9 %,
+ *   legacy_import 0.1 %.
  * - status (a hash of s, independent of the type): completed 90 %, compensated 6 %, failed 4 %.
  * - attributes: orderId `o-<s>` (unique: the business key), customerId `c-<s % 50000>`
  *   (20 sagas each), region (s % 10): eu 50 %, us 30 %, apac 10 %, latam 10 %.
  * - state: the packed state (state-codec.ts) of a 4-step saga, as the API renders it.
  */
-export const STORE1M_TYPES = ["checkout", "refund", "shipment", "invoice", "gdpr_export"];
+export const STORE1M_TYPES = [
+  "checkout",
+  "refund",
+  "shipment",
+  "invoice",
+  "gdpr_export",
+  "legacy_import",
+];
 export const STORE1M_DAYS = 30;
 
 const SAGA_ROWS = `
@@ -23,7 +31,7 @@ WITH g AS (
     CASE WHEN s % 200 = 0 THEN 'small' ELSE 'default' END AS tenant,
     CASE WHEN s % 100 < 40 THEN 'checkout' WHEN s % 100 < 65 THEN 'refund'
          WHEN s % 100 < 85 THEN 'shipment' WHEN s % 100 < 98 THEN 'invoice'
-         ELSE 'gdpr_export' END AS name,
+         WHEN s % 1000 < 999 THEN 'gdpr_export' ELSE 'legacy_import' END AS name,
     CASE WHEN abs(hashint4(s)) % 100 < 90 THEN 'completed'
          WHEN abs(hashint4(s)) % 100 < 96 THEN 'compensated' ELSE 'failed' END AS status,
     now() - make_interval(days => ${STORE1M_DAYS})

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { PLAN_PER_CALL } from "../../src/store/sql-client.js";
 import { LIST_SAGAS } from "../../src/store/sql/list-sagas.js";
 import { listSagasParams } from "./store1m-shapes.js";
 
@@ -6,10 +7,11 @@ export interface ShapePlan {
   /** A fresh plan for these values (what an unnamed statement gets). */
   custom: { nodes: string; ms: number; plan: string };
   /**
-   * The plan of the named statement the service prepares, once the same connection has run
-   * every shape 6 times (PostgreSQL may then keep one generic plan for all of them).
+   * When the service prepares the statement (a named statement, planned once per connection):
+   * its plan once the same connection has run every shape 6 times (PostgreSQL may then keep one
+   * generic plan for all of them). Null when the statement is planned per call (PLAN_PER_CALL).
    */
-  pooled: { nodes: string; ms: number; plan: string; generic: boolean };
+  pooled: { nodes: string; ms: number; plan: string; generic: boolean } | null;
 }
 
 /** EXPLAIN (ANALYZE, BUFFERS) of LIST_SAGAS for each (tenant, query string). */
@@ -28,13 +30,17 @@ export async function explainShapes(
       );
       custom.push(summarize(rows.rows.map((r) => r["QUERY PLAN"])));
     }
-    const literals = shapes.map((s) =>
-      listSagasParams(s.tenant, s.query)
-        .map((v) =>
-          v === null ? "NULL" : typeof v === "number" ? String(v) : client.escapeLiteral(String(v)),
-        )
-        .join(", "),
-    );
+    if (LIST_SAGAS.startsWith(PLAN_PER_CALL))
+      return custom.map((c) => ({ custom: c, pooled: null }));
+    const literal = (v: string | number | string[] | null) =>
+      v === null
+        ? "NULL"
+        : typeof v === "number"
+          ? String(v)
+          : client.escapeLiteral(
+              Array.isArray(v) ? `{${v.map((x) => JSON.stringify(x)).join(",")}}` : v,
+            );
+    const literals = shapes.map((s) => listSagasParams(s.tenant, s.query).map(literal).join(", "));
     await client.query(`PREPARE store1m_list AS ${LIST_SAGAS}`);
     for (let round = 0; round < 6; round++)
       for (const l of literals) await client.query(`EXECUTE store1m_list(${l})`);

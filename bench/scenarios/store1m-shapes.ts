@@ -39,14 +39,29 @@ export function store1mShapes(sagas: number, now: number): Shape[] {
     },
     { name: "saga_type=refund (25 %)", tenant: "default", query: () => "saga_type=refund" },
     {
-      name: "saga_type=gdpr_export (2 %)",
+      name: "saga_type=gdpr_export (1.9 %)",
       tenant: "default",
       query: () => "saga_type=gdpr_export",
+    },
+    {
+      name: "saga_type=legacy_import (0.1 %)",
+      tenant: "default",
+      query: () => "saga_type=legacy_import",
     },
     {
       name: "status=failed & saga_type=gdpr_export (0.08 %)",
       tenant: "default",
       query: () => "status=failed&saga_type=gdpr_export",
+    },
+    {
+      name: "status=failed & saga_type=legacy_import (0.004 %)",
+      tenant: "default",
+      query: () => "status=failed&saga_type=legacy_import",
+    },
+    {
+      name: "saga_type=checkout,legacy_import (40 %)",
+      tenant: "default",
+      query: () => "saga_type=checkout,legacy_import",
     },
     {
       name: "business key orderId (1 row)",
@@ -96,7 +111,10 @@ export function store1mShapes(sagas: number, now: number): Shape[] {
  * The parameters LIST_SAGAS receives for a query string, as the route and
  * SqlSagaReads.listSagas build them (for EXPLAIN).
  */
-export function listSagasParams(tenant: string, query: string): unknown[] {
+export function listSagasParams(
+  tenant: string,
+  query: string,
+): (string | number | string[] | null)[] {
   const q = new URLSearchParams(query);
   const known = new Set([
     "status",
@@ -108,7 +126,7 @@ export function listSagasParams(tenant: string, query: string): unknown[] {
     "limit",
     "cursor",
   ]);
-  const split = (v: string | null) => (v === null ? null : JSON.stringify(v.split(",")));
+  const split = (v: string | null) => (v === null ? null : v.split(","));
   const time = (v: string | null) => (v === null ? null : new Date(v).toISOString());
   const attributes = Object.fromEntries([...q].filter(([k]) => !known.has(k)));
   const cursor = q.get("cursor");

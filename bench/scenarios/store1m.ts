@@ -21,6 +21,8 @@ export interface Store1mShapeRecord {
   rows: [number, number];
   non2xx: number;
   firstError: string | null;
+  /** CPU of the service's process (node: HTTP, rendering, pg client) per request. */
+  serviceCpuMsPerRequest: number;
   plan: ShapePlan | null;
 }
 
@@ -128,6 +130,7 @@ export async function store1mScenario(
             rows: [0, 0],
             non2xx: 0,
             firstError: "not measured: page 1 has no next_cursor (too few sagas)",
+            serviceCpuMsPerRequest: NaN,
             plan: null,
           });
           continue;
@@ -136,7 +139,16 @@ export async function store1mScenario(
       }
       const query = (i: number) => [shape.query(i), cursor].filter(Boolean).join("&");
       examples.push({ tenant: shape.tenant, query: query(0) });
-      const r = await measureShape(o, (i) => get(shape.tenant, query(i)));
+      const service = child;
+      const r = await measureShape(
+        o,
+        (i) => get(shape.tenant, query(i)),
+        async () => {
+          service.proc.send("report");
+          const m = await service.next(30_000);
+          return m.type === "done" ? (m.info.cpuSec ?? NaN) : NaN;
+        },
+      );
       record.shapes.push({
         name: shape.name,
         tenant: shape.tenant,
@@ -165,9 +177,11 @@ export async function store1mScenario(
   return record;
 }
 
+/** The shape's requests; `serviceCpuSec` reads the service's CPU seconds so far. */
 async function measureShape(
   o: { requests: number; concurrency: number },
   send: (i: number) => Promise<{ status: number; body: string }>,
+  serviceCpuSec: () => Promise<number>,
 ): Promise<Omit<Store1mShapeRecord, "name" | "tenant" | "example" | "plan">> {
   const latencies: number[] = [];
   let rows: [number, number] = [Infinity, -Infinity];
@@ -191,8 +205,16 @@ async function measureShape(
       rows = [Math.min(rows[0], n), Math.max(rows[1], n)];
     }
   };
+  const cpuBefore = await serviceCpuSec();
   await Promise.all(Array.from({ length: o.concurrency }, worker));
-  return { latency: distribution(latencies), rows, non2xx, firstError };
+  const cpuMs = ((await serviceCpuSec()) - cpuBefore) * 1000;
+  return {
+    latency: distribution(latencies),
+    rows,
+    non2xx,
+    firstError,
+    serviceCpuMsPerRequest: cpuMs / (warmup + o.requests),
+  };
 }
 
 function request(
