@@ -54,7 +54,7 @@ export function store1mShapes(sagas: number, now: number): Shape[] {
       query: () => "status=failed&saga_type=gdpr_export",
     },
     {
-      name: "status=failed & saga_type=legacy_import (0.004 %)",
+      name: "status=failed & saga_type=legacy_import (all 50)",
       tenant: "default",
       query: () => "status=failed&saga_type=legacy_import",
     },
