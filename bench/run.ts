@@ -8,7 +8,9 @@
  * BENCH_CONCURRENCY (1,64,512) · BENCH_ENGINES (all) · BENCH_ONLY (saga3,compensate,timers,
  * http,profile[,history]) · BENCH_HISTORY=1 adds history-10m · BENCH_TIMERS (10000) ·
  * BENCH_TIMER_DELAY_MS (45000) · BENCH_HISTORY_EVENTS (10000000) · BENCH_HTTP_CONNECTIONS (64) ·
- * BENCH_SCALE_PROCS (1,2,4) · BENCH_SCALE_IN_FLIGHT (512).
+ * BENCH_SCALE_PROCS (1,2,4) · BENCH_SCALE_IN_FLIGHT (512) ·
+ * BENCH_STORE1M=1 adds store-1m · BENCH_STORE1M_SAGAS (1000000) · BENCH_STORE1M_REQUESTS (400) ·
+ * BENCH_STORE1M_CONCURRENCY (8) · BENCH_STORE1M_KEEP=1 keeps (and reuses) its database.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +26,7 @@ import { httpScenario } from "./scenarios/http.js";
 import { measurePoint, type PointRecord } from "./scenarios/points.js";
 import { profileScenario } from "./scenarios/profile.js";
 import { scaleScenario } from "./scenarios/scale.js";
+import { store1mScenario } from "./scenarios/store1m.js";
 import { timersScenario } from "./scenarios/timers.js";
 
 const ALL_ENGINES: EngineName[] = [
@@ -52,8 +55,12 @@ const reps = int("BENCH_REPS", 2);
 const concurrency = list("BENCH_CONCURRENCY", "1,64,512").map(Number);
 const engines = list("BENCH_ENGINES", ALL_ENGINES.join(",")) as EngineName[];
 const history = env.BENCH_HISTORY === "1";
+const store1m = env.BENCH_STORE1M === "1";
 const only = new Set(
-  list("BENCH_ONLY", `saga3,scale,compensate,timers,http,profile${history ? ",history" : ""}`),
+  list(
+    "BENCH_ONLY",
+    `saga3,scale,compensate,timers,http,profile${history ? ",history" : ""}${store1m ? ",store-1m" : ""}`,
+  ),
 );
 const scaleProcs = list("BENCH_SCALE_PROCS", "1,2,4").map(Number);
 const scaleInFlight = int("BENCH_SCALE_IN_FLIGHT", 512);
@@ -167,6 +174,7 @@ async function main(): Promise<void> {
     timers: null,
     http: [],
     history: null,
+    store1m: null,
     profile: [],
     failures,
   };
@@ -269,6 +277,16 @@ async function main(): Promise<void> {
     if (report.history.error) failures.push(`history-10m: ${report.history.error.split("\n")[0]}`);
     report.history.points.forEach(noteFailure);
     await admin.drop("bench_history_empty");
+    save();
+  }
+  if (only.has("store-1m")) {
+    report.store1m = await store1mScenario(admin, {
+      sagas: int("BENCH_STORE1M_SAGAS", 1_000_000),
+      requests: int("BENCH_STORE1M_REQUESTS", 400),
+      concurrency: int("BENCH_STORE1M_CONCURRENCY", 8),
+      keep: env.BENCH_STORE1M_KEEP === "1",
+    });
+    if (report.store1m.error) failures.push(`store-1m: ${report.store1m.error.split("\n")[0]}`);
     save();
   }
   if (only.has("profile")) {

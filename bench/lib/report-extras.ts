@@ -4,6 +4,7 @@ import { ms, num, pct, table } from "./format.js";
 import type { ProfileRecord } from "../scenarios/profile.js";
 import type { Report } from "./report.js";
 import { pointRows } from "./report-points.js";
+import { store1mSection } from "./report-store1m.js";
 
 const verdict = (ok: boolean | null) => (ok === null ? "not measured" : ok ? "met" : "**missed**");
 const finite = (v: number | null | undefined): v is number =>
@@ -103,6 +104,7 @@ export function extrasSections(r: Report, header: string[]): string[] {
   out.push(...timersSection(r));
   out.push(...httpSection(r));
   out.push(...historySection(r, header));
+  out.push(...store1mSection(r.store1m));
   if (r.profile.length === 0) out.push("## Profile", "Not run.");
   for (const p of r.profile) out.push(...profileSection(p));
   out.push("## Notes");

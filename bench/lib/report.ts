@@ -3,6 +3,7 @@ import type { HttpRecord } from "../scenarios/http.js";
 import type { PointRecord } from "../scenarios/points.js";
 import type { ProfileRecord } from "../scenarios/profile.js";
 import type { ScaleRecord } from "../scenarios/scale.js";
+import type { Store1mRecord } from "../scenarios/store1m.js";
 import type { TimersRecord } from "../scenarios/timers.js";
 import { aggregate, type Aggregate } from "./aggregate.js";
 import { num, table } from "./format.js";
@@ -33,6 +34,8 @@ export interface Report {
   timers: TimersRecord | null;
   http: HttpRecord[];
   history: HistoryRecord | null;
+  /** Absent in reports made before store-1m existed. */
+  store1m?: Store1mRecord | null;
   profile: ProfileRecord[];
   failures: string[];
 }

@@ -3,7 +3,13 @@ export type ChildTask =
   | { kind: "point"; point: PointSpec }
   | { kind: "timers-hold"; databaseUrl: string; sagas: number; delayMs: number }
   | { kind: "timers-resume"; databaseUrl: string; sagas: number }
-  | { kind: "http-service"; databaseUrl: string | null; dataDir: string | null };
+  | {
+      kind: "http-service";
+      databaseUrl: string | null;
+      dataDir: string | null;
+      /** More settings for loadConfig (e.g. API_KEYS). */
+      env?: Record<string, string>;
+    };
 
 export type EngineName = "ours-pg" | "ours-pglite" | "dbos" | "restate" | "raw-naive" | "raw-group";
 

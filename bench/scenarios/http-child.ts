@@ -30,6 +30,7 @@ export async function serveHttp(
     ...(task.databaseUrl
       ? { DATABASE_URL: task.databaseUrl }
       : { SAGA_DATA_DIR: task.dataDir ?? "" }),
+    ...task.env,
   });
   const service = await createService(config, { sagas: [httpSaga], logger: false });
   let completed = 0;

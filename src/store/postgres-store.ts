@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { SqlStore } from "./sql-store.js";
-import type { SqlClient, SqlQuery } from "./sql-client.js";
+import { PLAN_PER_CALL, type SqlClient, type SqlQuery } from "./sql-client.js";
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` */
@@ -72,7 +72,7 @@ class PgClient implements SqlClient {
     await this.ready();
     // A named (prepared) statement: each connection plans it once, not on every checkpoint.
     const result = await this.pool.query({
-      name: statementName(text),
+      name: text.startsWith(PLAN_PER_CALL) ? undefined : statementName(text),
       text,
       values: params as unknown[] | undefined,
     });

@@ -9,3 +9,10 @@ export interface SqlClient {
 }
 
 export type SqlQuery = Pick<SqlClient, "query" | "exec">;
+
+/**
+ * A statement whose text starts with this is planned for its values on every call (an unnamed
+ * statement), not prepared once per connection: for statements whose best plan depends on which
+ * filters are set (the saga list). PGlite plans every call for its values anyway.
+ */
+export const PLAN_PER_CALL = "/* plan per call */";

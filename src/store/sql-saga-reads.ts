@@ -69,8 +69,8 @@ export class SqlSagaReads {
       LIST_SAGAS,
       [
         query.tenantId,
-        query.statuses ? JSON.stringify(query.statuses) : null,
-        query.names ? JSON.stringify(query.names) : null,
+        query.statuses ? [...query.statuses] : null,
+        query.names ? [...query.names] : null,
         query.createdAfter === undefined ? null : sqlTime(query.createdAfter, "createdAfter"),
         query.createdBefore === undefined ? null : sqlTime(query.createdBefore, "createdBefore"),
         JSON.stringify(query.attributes ?? {}),

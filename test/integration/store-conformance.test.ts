@@ -340,6 +340,23 @@ describe.each(storeKinds())("Store conformance: $name", (kind) => {
     expect(byKey.items[0]?.attributes).toEqual({ orderId: "o-1" });
     const running = await store.listSagas({ tenantId: tenant, limit: 50, statuses: ["completed"] });
     expect(running.items).toEqual([]);
+    // One value is written as `=`, several as `= ANY` (list-sagas.ts): both filter alike.
+    const ids = async (q: Partial<Parameters<typeof store.listSagas>[0]>) =>
+      (await store.listSagas({ tenantId: tenant, limit: 50, ...q })).items.map((s) => s.id).sort();
+    expect(await ids({ names: ["odd", "nope"] })).toEqual(made.filter((_, i) => i % 2).sort());
+    expect(await ids({ names: ["odd", "even"], statuses: ["running", "failed"] })).toEqual(
+      [...made].sort(),
+    );
+    expect(await ids({ names: ["even"], statuses: ["running"] })).toEqual(
+      made.filter((_, i) => i % 2 === 0).sort(),
+    );
+    expect(await ids({ statuses: ["failed", "completed"] })).toEqual([]);
+    expect(await ids({ updatedBefore: new Date(Date.now() + 3_600_000).toISOString() })).toEqual(
+      [...made].sort(),
+    );
+    expect(await ids({ updatedBefore: new Date(Date.now() - 3_600_000).toISOString() })).toEqual(
+      [],
+    );
     const future = await store.listSagas({
       tenantId: tenant,
       limit: 50,
