@@ -42,6 +42,12 @@ export class WorkerProcess {
       if (message.t === "error") this.errors.push(message.error);
       onMessage(this, message);
     });
+    // A line written to a process that has just died fails with EPIPE: the harness already treats
+    // it as gone (its command counts as unanswered), so the error must not end the harness.
+    child.stdin!.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") this.errors.push(`stdin: ${error.message}`);
+    });
+    child.on("error", (error) => this.errors.push(`process: ${error.message}`));
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (chunk: string) => {
       this.errors.push(chunk.slice(0, 500));
