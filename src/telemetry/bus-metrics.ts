@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
+import { oncePerScrape, scrapeGauge } from "./scrape-gauge.js";
 import type { BatchHandler, EventBus, MessageHandler } from "../engine/bus-port.js";
 import type { OutboxRow } from "../engine/store-port.js";
 
@@ -141,43 +142,4 @@ export class BusMetrics {
         }),
     };
   }
-}
-
-/** Drops a cached scrape-time read shortly after (the gauges of one scrape share it). */
-function forget(clear: () => void): void {
-  setTimeout(clear, 500).unref();
-}
-
-/** A reader shared by the gauges of one scrape: the first collect() reads, the others reuse it. */
-function oncePerScrape<T>(reader: () => Promise<T>): () => Promise<T> {
-  let last: Promise<T> | null = null;
-  return () => (last ??= reader().finally(() => forget(() => (last = null))));
-}
-
-/**
- * A gauge read at scrape time: its values are replaced by what `values` makes of the reading; a
- * failed reading leaves the gauge as it was (the scrape still answers).
- */
-function scrapeGauge<T>(
-  registry: Registry,
-  read: () => Promise<T>,
-  spec: {
-    name: string;
-    help: string;
-    labelNames?: string[];
-    values: (reading: T) => [Record<string, string>, number][];
-  },
-): void {
-  new Gauge({
-    name: spec.name,
-    help: spec.help,
-    labelNames: spec.labelNames ?? [],
-    registers: [registry],
-    async collect() {
-      const reading = await read().catch(() => null);
-      if (reading === null) return;
-      this.reset();
-      for (const [labels, value] of spec.values(reading)) this.set(labels, value);
-    },
-  });
 }

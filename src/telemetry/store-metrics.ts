@@ -1,5 +1,6 @@
 import { Gauge, Histogram, type Registry } from "prom-client";
 import type { Commit, CommitResult } from "../engine/store-port.js";
+import { scrapeGauge } from "./scrape-gauge.js";
 
 /** The connection pool of a PostgreSQL store (none for PGlite: one connection in process). */
 export type PoolStatsReader = () => { size: number; idle: number; waiting: number } | null;
@@ -58,17 +59,11 @@ export class StoreMetrics {
     }
     const waiting = readers.waiting;
     if (waiting) {
-      new Gauge({
+      scrapeGauge(registry, waiting, {
         name: "saga_waiting_current",
         help: "Sagas with a step waiting for an event, fleet-wide (aggregate with max).",
         labelNames: ["saga_type"],
-        registers: [registry],
-        async collect() {
-          const rows = await waiting().catch(() => null);
-          if (!rows) return;
-          this.reset();
-          for (const { name, count } of rows) this.set({ saga_type: name }, count);
-        },
+        values: (rows) => rows.map(({ name, count }) => [{ saga_type: name }, count]),
       });
     }
   }

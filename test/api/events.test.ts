@@ -225,6 +225,9 @@ describe("Events API (PostgreSQL + Redis Streams)", () => {
         (await service.orchestrator.get(handle.sagaId, { tenantId: "tenant-a" }))?.steps
           .await_payment?.status === "suspended",
     );
+    // The scrape-time gauge of waiting sagas (read from the store) counts it.
+    const metrics = (await service.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toMatch(/^saga_waiting_current\{saga_type="api_checkout"\} [1-9]\d*$/m);
     // Same order id in another tenant: not for this saga.
     expect(
       (
