@@ -8,17 +8,30 @@ describe("CalibratedClock", () => {
     const local = new FakeClock(1_000_000);
     const clock = new CalibratedClock(local);
     expect(clock.now()).toBe(1_000_000);
-    clock.calibrate(1_005_000, 999_990, 1_000_010); // the database is 5 s ahead
-    expect(clock.now()).toBe(1_005_000);
+    clock.calibrate(1_005_000, 999_990, 1_000_010); // the database is 5 s ahead (±10 ms)
+    expect(clock.now()).toBe(1_004_990); // as of the answer: at most the round trip behind
     expect(clock.localNow()).toBe(1_000_000);
     local.advance(250);
-    expect(clock.now()).toBe(1_005_250);
+    expect(clock.now()).toBe(1_005_240);
   });
 
-  it("takes the database reading as of the middle of the round trip", () => {
+  it("takes the database reading as of the end of the round trip: never ahead of the database", () => {
     const clock = new CalibratedClock(new FakeClock(2_000));
-    clock.calibrate(10_000, 1_000, 2_000); // sent at 1 000, answered at 2 000: read at ~1 500
-    expect(clock.now()).toBe(10_500);
+    clock.calibrate(10_000, 1_000, 2_000); // sent at 1 000, answered at 2 000: read in between
+    expect(clock.now()).toBe(10_000);
+  });
+
+  it("is not put ahead by a reading that waited (a server restarting): the chaos run's early timers", () => {
+    // The true offset is +5 000 (the database is 5 s ahead). The query waited 4 s for the server,
+    // which read its clock just before answering: at local 104 000, database time 109 000.
+    const local = new FakeClock(104_000);
+    const clock = new CalibratedClock(local);
+    clock.calibrate(109_000, 100_000, 104_000);
+    const databaseNow = local.now() + 5_000;
+    expect(clock.now()).toBeLessThanOrEqual(databaseNow); // a sleep from now ends no earlier
+    expect(clock.now()).toBeGreaterThanOrEqual(databaseNow - 4_000); // behind by ≤ the round trip
+    // The middle of the round trip would have put it 2 s ahead (the early sleeps of the run).
+    expect(109_000 - (100_000 + 104_000) / 2 + local.now() - databaseNow).toBe(2_000);
   });
 
   it("never goes back: not when a calibration moves the offset back, nor when the local clock does", () => {
