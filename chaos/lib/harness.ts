@@ -221,10 +221,13 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
         if (w.killedOnPurpose) return;
         count("unexpected-exit");
         obs.timeline.push({ at: Date.now(), kind: "crash", target: w.config.workerId });
-        obs.workerErrors.unshift(
-          `${w.config.workerId} exited by itself (code ${w.exit?.code}, signal ${w.exit?.signal}): ${w.errors.slice(-3).join(" | ")}`,
-        );
         if (running) respawn();
+        // The trace may still be in the pipe when the process exits: report it once read.
+        void w.stderrRead.then(() =>
+          obs.workerErrors.unshift(
+            `${w.config.workerId} exited by itself (code ${w.exit?.code}, signal ${w.exit?.signal}): ${w.stderrTail || w.errors.slice(-3).join(" | ")}`,
+          ),
+        );
       });
     };
     const spawnSlot = (slot: number): void => {

@@ -17,6 +17,10 @@ export class WorkerProcess {
   /** Set before the harness kills it: any other exit is a crash worth reporting. */
   killedOnPurpose = false;
   readonly errors: string[] = [];
+  /** The last 8 kB of stderr: the whole trace of a crash (the report's JSON keeps it). */
+  stderrTail = "";
+  /** Settles once stderr is read to its end (or 1 s after the exit, whichever comes first). */
+  readonly stderrRead: Promise<void>;
 
   constructor(
     readonly slot: number,
@@ -49,9 +53,14 @@ export class WorkerProcess {
     });
     child.on("error", (error) => this.errors.push(`process: ${error.message}`));
     child.stderr!.setEncoding("utf8");
+    const stderrEnded = new Promise<void>((resolve) => child.stderr!.once("close", resolve));
+    this.stderrRead = this.exited.then(() =>
+      Promise.race([stderrEnded, new Promise<void>((resolve) => setTimeout(resolve, 1_000))]),
+    );
     child.stderr!.on("data", (chunk: string) => {
       this.errors.push(chunk.slice(0, 500));
       if (this.errors.length > 50) this.errors.shift();
+      this.stderrTail = (this.stderrTail + chunk).slice(-8_000);
     });
   }
 
