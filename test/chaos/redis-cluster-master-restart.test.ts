@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keySlot } from "../../src/bus/redis-key-slot.js";
 import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
 import { message, recorder } from "../helpers/buses.js";
-import { type RedisClusterUnderTest, startRedisCluster } from "../helpers/redis-cluster.js";
+import { useRedisCluster } from "../helpers/redis-cluster.js";
 import { waitUntil } from "../helpers/time.js";
 
 // The master serving the bus's stream is stopped and started again (no persistence: it comes
 // back empty) under a live publisher and subscriber, on a 3-master cluster of this file's own.
 
-let cluster: RedisClusterUnderTest;
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useRedisCluster();
 
 describe("Redis Cluster: the stream's master restarts", () => {
   it("publish fails while it is down, and publishing and reading resume once it is back", async () => {
-    const bus = new RedisStreamsBus({ cluster: { nodes: cluster.nodes }, blockMs: 200 });
+    const bus = new RedisStreamsBus({ cluster: { nodes: cluster().nodes }, blockMs: 200 });
     try {
       const got = recorder();
       await bus.subscribe({ group: "g", consumer: "c", claimIdleMs: 500 }, got.handler);
@@ -26,12 +20,12 @@ describe("Redis Cluster: the stream's master restarts", () => {
       await bus.publish([before]);
       await waitUntil("delivered before the restart", () => got.seen.length === 1);
 
-      const owner = await cluster.masterOf(keySlot(bus.keys.stream));
-      await cluster.stopNode(owner);
+      const owner = await cluster().masterOf(keySlot(bus.keys.stream));
+      await cluster().stopNode(owner);
       await expect(bus.publish([message(2)])).rejects.toMatchObject({
         code: "SAGA_BUS_UNAVAILABLE",
       });
-      await cluster.startNode(owner);
+      await cluster().startNode(owner);
 
       // The relay's way: try again until Redis takes it. Only accepted publishes must arrive.
       const accepted: string[] = [];

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterEach } from "vitest";
 import type { DeadLetter } from "../../src/bus/dead-letter.js";
 import { InProcessBus } from "../../src/bus/in-process-bus.js";
 import { RedisStreamsBus } from "../../src/bus/redis-streams-bus.js";
 import type { BusMessage, EventBus, MessageHandler } from "../../src/engine/bus-port.js";
 import { deleteKeys, rawRedis, TEST_REDIS_URL, uniqueKeyPrefix } from "./redis.js";
-import { type RedisClusterUnderTest, startRedisCluster } from "./redis-cluster.js";
+import { useRedisCluster } from "./redis-cluster.js";
 
 export interface BusUnderTest {
   bus: EventBus;
@@ -37,26 +37,18 @@ export function busKinds(options: { cluster?: boolean } = {}): BusKind[] {
   afterEach(async () => {
     await Promise.all(cleanups.splice(0).map((c) => c()));
   });
-  let cluster: RedisClusterUnderTest | null = null;
-  if (options.cluster) {
-    beforeAll(async () => {
-      cluster = await startRedisCluster();
-    }, 60_000);
-    afterAll(async () => {
-      await cluster?.stop();
-    });
-  }
+  const cluster = options.cluster ? useRedisCluster() : null;
   const clusterKind: BusKind = {
     name: "redis-cluster",
     open: () => {
-      if (!cluster) throw new Error("the Redis Cluster did not start (see beforeAll)");
+      if (!cluster) throw new Error("buses were made without { cluster: true }");
       const bus = new RedisStreamsBus({
-        cluster: { nodes: cluster.nodes },
+        cluster: { nodes: cluster().nodes },
         keyPrefix: uniqueKeyPrefix(),
         blockMs: 100,
         batch: 10,
       });
-      const raw = cluster.client();
+      const raw = cluster().client();
       cleanups.push(async () => {
         await bus.close();
         await raw.del(bus.keys.stream);

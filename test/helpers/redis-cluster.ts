@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { waitUntil } from "./time.js";
 
 const run = promisify(execFile);
@@ -203,4 +204,22 @@ function isFree(port: number): Promise<boolean> {
     server.once("error", () => resolve(false));
     server.listen(port, HOST, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A cluster of the calling test file's own: started in `beforeAll`, stopped in `afterAll`. The
+ * returned function gives it (and throws if it did not start).
+ */
+export function useRedisCluster(): () => RedisClusterUnderTest {
+  let cluster: RedisClusterUnderTest | null = null;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  return () => {
+    if (!cluster) throw new Error("the Redis Cluster did not start (see beforeAll)");
+    return cluster;
+  };
 }

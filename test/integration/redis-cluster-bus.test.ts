@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { OutboxRelay } from "../../src/bus/outbox-relay.js";
 import { loadConfig } from "../../src/config/config.js";
 import { openBus as openServiceBus } from "../../src/service-events.js";
@@ -11,20 +11,14 @@ import { message, recorder } from "../helpers/buses.js";
 import { engineHarness } from "../helpers/engine.js";
 import { byKey, expectedLifecycle } from "../helpers/events.js";
 import { TEST_REDIS_URL, uniqueKeyPrefix } from "../helpers/redis.js";
-import { type RedisClusterUnderTest, startRedisCluster } from "../helpers/redis-cluster.js";
+import { useRedisCluster } from "../helpers/redis-cluster.js";
 import { storeKinds } from "../helpers/stores.js";
 import { waitUntil } from "../helpers/time.js";
 
 // The Redis Streams bus on a real 3-master Redis Cluster (redis-server processes on free ports):
 // where its keys live, and outbox relay -> cluster -> consumer groups, dead letters and stats.
 
-let cluster: RedisClusterUnderTest;
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useRedisCluster();
 
 const buses: RedisStreamsBus[] = [];
 const relays: OutboxRelay[] = [];
@@ -35,7 +29,7 @@ afterEach(async () => {
 
 function openBus(options: Partial<RedisStreamsBusOptions> = {}): RedisStreamsBus {
   const bus = new RedisStreamsBus({
-    cluster: { nodes: cluster.nodes },
+    cluster: { nodes: cluster().nodes },
     keyPrefix: uniqueKeyPrefix(),
     blockMs: 100,
     batch: 50,
@@ -63,7 +57,7 @@ describe("Redis Cluster: options and configuration", () => {
   it("refuses neither or both of url and cluster, and a cluster without seed nodes", () => {
     const cases = [
       {},
-      { url: TEST_REDIS_URL, cluster: { nodes: cluster.nodes } },
+      { url: TEST_REDIS_URL, cluster: { nodes: cluster().nodes } },
       { cluster: { nodes: [] } },
     ];
     for (const options of cases) {
@@ -74,7 +68,9 @@ describe("Redis Cluster: options and configuration", () => {
   });
 
   it("the service opens the cluster bus from REDIS_URL=redis+cluster://host:port,…", async () => {
-    const seeds = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",");
+    const seeds = cluster()
+      .nodes.map((n) => `${n.host}:${n.port}`)
+      .join(",");
     const config = loadConfig({ REDIS_URL: `redis+cluster://${seeds}` });
     const bus = openServiceBus(config, silentLogger);
     expect(bus).toBeInstanceOf(RedisStreamsBus);
@@ -87,13 +83,13 @@ describe("Redis Cluster: options and configuration", () => {
     await bus.publish([sent]);
     await waitUntil("delivered", () => got.seen.length === 1);
     expect(got.ids()).toEqual([sent.id]);
-    await cluster.client().del(redis.keys.stream, redis.keys.deadLetterStream);
+    await cluster().client().del(redis.keys.stream, redis.keys.deadLetterStream);
   });
 });
 
 describe("Redis Cluster: where the bus keeps its keys", () => {
   it("computes the slot Redis computes (CLUSTER KEYSLOT), hash tags included", async () => {
-    const node = cluster.node(cluster.nodes[0]!.port);
+    const node = cluster().node(cluster().nodes[0]!.port);
     const keys = [
       "saga:events",
       "{saga:events}",
@@ -120,17 +116,17 @@ describe("Redis Cluster: where the bus keeps its keys", () => {
     );
     await bus.publish([message(1)]);
     await waitUntil("a dead letter", async () => (await bus.readDeadLetters()).length === 1);
-    const owner = cluster.node(await cluster.masterOf(keySlot(stream)));
+    const owner = cluster().node(await cluster().masterOf(keySlot(stream)));
     expect(await owner.type(stream)).toBe("stream");
     expect(await owner.type(deadLetterStream)).toBe("stream");
-    await cluster.client().del(stream, deadLetterStream); // one slot: one DEL may take both
+    await cluster().client().del(stream, deadLetterStream); // one slot: one DEL may take both
   });
 
   it("without the tag, the single-server names hash apart and one MULTI over both is refused", async () => {
     const prefix = uniqueKeyPrefix();
     const [plain, plainDead] = [`${prefix}saga:events`, `${prefix}saga:events:dead`];
     expect(keySlot(plain)).not.toBe(keySlot(plainDead));
-    const raw = cluster.client();
+    const raw = cluster().client();
     await expect(
       raw.multi().xadd(plain, "*", "a", "1").xadd(plainDead, "*", "a", "1").exec(),
     ).rejects.toThrow(/same slot|CROSSSLOT/);
@@ -142,14 +138,14 @@ describe("Redis Cluster: where the bus keeps its keys", () => {
     const placed = await Promise.all(
       names.map(async (name) => ({
         name,
-        master: await cluster.masterOf(keySlot(`{${prefix}${name}}`)),
+        master: await cluster().masterOf(keySlot(`{${prefix}${name}}`)),
       })),
     );
     const first = placed[0]!;
     const other = placed.find((p) => p.master !== first.master);
     expect(other, `streams ${names.join(", ")} all hash to one master`).toBeDefined();
     // Seeded with one node only: the client learns the others from it.
-    const seed = { nodes: [cluster.nodes[0]!] };
+    const seed = { nodes: [cluster().nodes[0]!] };
     const a = openBus({ cluster: seed, keyPrefix: prefix, stream: first.name });
     const b = openBus({ cluster: seed, keyPrefix: prefix, stream: other!.name });
     const gotA = recorder();
@@ -163,13 +159,13 @@ describe("Redis Cluster: where the bus keeps its keys", () => {
     expect(gotA.ids()).toEqual([mA.id]);
     expect(gotB.ids()).toEqual([mB.id]);
     // Each stream is on its own master; the other master redirects (MOVED) instead.
-    const nodeA = cluster.node(first.master);
-    const nodeB = cluster.node(other!.master);
+    const nodeA = cluster().node(first.master);
+    const nodeB = cluster().node(other!.master);
     expect(await nodeA.type(a.keys.stream)).toBe("stream");
     expect(await nodeB.type(b.keys.stream)).toBe("stream");
     await expect(nodeB.type(a.keys.stream)).rejects.toThrow(/^MOVED/);
     await expect(nodeA.type(b.keys.stream)).rejects.toThrow(/^MOVED/);
-    const raw = cluster.client();
+    const raw = cluster().client();
     await raw.del(a.keys.stream);
     await raw.del(b.keys.stream);
   });
@@ -178,25 +174,25 @@ describe("Redis Cluster: where the bus keeps its keys", () => {
 describe("Redis Cluster: stop()", () => {
   /** CLIENT UNBLOCK calls a node has served (INFO commandstats). */
   const unblocks = async (port: number) => {
-    const stats = await cluster.node(port).info("commandstats");
+    const stats = await cluster().node(port).info("commandstats");
     return Number(/^cmdstat_client\|unblock:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
   };
 
   it("releases the blocked read with CLIENT UNBLOCK on the master serving the stream only", async () => {
     const bus = openBus({ blockMs: 60_000 }); // only an unblock ends this read before the test does
-    const owner = await cluster.masterOf(keySlot(bus.keys.stream));
+    const owner = await cluster().masterOf(keySlot(bus.keys.stream));
     const sub = await bus.subscribe({ group: "g", consumer: "c" }, () => Promise.resolve());
     const blocked = async (port: number) =>
-      String(await cluster.node(port).call("CLIENT", ["LIST"])).includes("cmd=xreadgroup");
+      String(await cluster().node(port).call("CLIENT", ["LIST"])).includes("cmd=xreadgroup");
     await waitUntil("the read is blocked on the owner", () => blocked(owner));
-    const ports = cluster.nodes.map((n) => n.port);
+    const ports = cluster().nodes.map((n) => n.port);
     const before = await Promise.all(ports.map(unblocks));
     await sub.stop();
     const after = await Promise.all(ports.map(unblocks));
     expect(ports.map((p, i) => after[i]! - before[i]!)).toEqual(
       ports.map((p) => (p === owner ? 1 : 0)),
     );
-    await cluster.client().del(bus.keys.stream);
+    await cluster().client().del(bus.keys.stream);
   });
 });
 
@@ -297,7 +293,7 @@ describe("Redis Cluster: outbox relay -> bus -> consumer groups", () => {
       billing.ids().includes(poisonId),
     );
     await waitUntil("no dead letters left", async () => (await bus.stats()).deadLetters === 0);
-    const raw = cluster.client();
+    const raw = cluster().client();
     await raw.del(bus.keys.stream, bus.keys.deadLetterStream);
   });
 });
