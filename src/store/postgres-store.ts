@@ -86,7 +86,6 @@ class PgClient implements SqlClient {
 
   async transaction<T>(fn: (tx: SqlQuery) => Promise<T>): Promise<T> {
     await this.ready();
-    const client = await this.pool.connect();
     // The pool listens for errors of idle clients only: a checked-out client whose backend is
     // terminated (pg_terminate_backend, a server crash) emitted an unhandled 'error' and ended
     // the process. Now it fails this transaction, and the broken client is discarded.
@@ -94,7 +93,7 @@ class PgClient implements SqlClient {
     const onError = (error: Error): void => {
       broken = error;
     };
-    client.on("error", onError);
+    const client = await this.checkOut(onError);
     try {
       await client.query("BEGIN");
       const tx: SqlQuery = {
@@ -114,6 +113,26 @@ class PgClient implements SqlClient {
       client.off("error", onError);
       client.release(broken);
     }
+  }
+
+  /**
+   * A pooled client with `onError` already listening. The pool hands a client over synchronously
+   * but `await pool.connect()` resumes a microtask later; a client handed over while its socket's
+   * data was being parsed (the previous holder's last answer and the server's "terminating
+   * connection" in one read) emitted 'error' in that gap with no listener, and the process ended
+   * (one worker in the full chaos run). The callback form attaches the listener in the hand-over.
+   */
+  private checkOut(onError: (error: Error) => void): Promise<pg.PoolClient> {
+    return new Promise((resolve, reject) => {
+      this.pool.connect((error, client) => {
+        if (error || !client) {
+          reject(error ?? new Error("the pool gave no connection"));
+          return;
+        }
+        client.on("error", onError);
+        resolve(client);
+      });
+    });
   }
 
   poolStats(): { size: number; idle: number; waiting: number } {

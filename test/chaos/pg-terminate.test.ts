@@ -97,4 +97,47 @@ describe("backends terminated under load (pg_terminate_backend)", () => {
       await store.close();
     }
   });
+
+  it("a connection that fails in the very moment it is handed to a waiting transaction is heard and dropped; the process lives on", async () => {
+    // The full chaos run lost one worker this way: the pool hands a client to a waiting
+    // `transaction()` synchronously, but `await pool.connect()` resumed a microtask later, and a
+    // "terminating connection" read in the same socket chunk as the previous holder's answer was
+    // emitted in between, with no listener. Here the error comes in exactly that gap: queued as a
+    // microtask when the pool emits 'acquire' (before the hand-over), so it runs before any
+    // `await` continuation. The pool is private; the test reaches it on purpose.
+    const store = new PostgresStore({ connectionString: server.url, poolSize: 1 });
+    const pool = (store.client as unknown as { pool: pg.Pool }).pool;
+    try {
+      let armed = false;
+      pool.on("acquire", (client: pg.PoolClient) => {
+        if (!armed) return;
+        armed = false;
+        queueMicrotask(() => {
+          client.emit("error", new Error("terminating connection due to administrator command"));
+        });
+      });
+      let release!: () => void;
+      const holding = store.client.transaction(
+        () => new Promise<void>((resolve) => (release = resolve)),
+      );
+      await waitUntil(
+        "the first transaction to hold the only connection",
+        () => release !== undefined,
+      );
+      const waiting = store.client.transaction((tx) => tx.query("SELECT 1"));
+      await waitUntil("the second transaction to wait for it", () => pool.waitingCount === 1);
+      const removed = new Promise<void>((resolve) => pool.once("remove", () => resolve()));
+      armed = true;
+      release();
+      await holding;
+      // The socket itself is healthy here, so the statements may still succeed; what matters is
+      // that the error was heard (before the fix: an uncaught exception) and the client dropped.
+      await waiting.catch(() => undefined);
+      await removed;
+      // The next statements get a fresh connection.
+      expect(await store.client.query<{ one: number }>("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    } finally {
+      await store.close();
+    }
+  });
 });
