@@ -10,6 +10,7 @@ import { num, table } from "./format.js";
 import { POINT_HEADER, pointRows } from "./report-points.js";
 import { extrasSections, targetsSection } from "./report-extras.js";
 import { scaleSection } from "./report-scale.js";
+import { round2TargetsSection } from "./report-targets16.js";
 
 export interface Report {
   startedAt: string;
@@ -95,6 +96,7 @@ export function renderReport(r: Report): string {
   out.push(table(POINT_HEADER, pointRows(saga3)));
   out.push(ratios(saga3));
   out.push(...targetsSection(r, saga3));
+  out.push(...round2TargetsSection(r, saga3));
   out.push(...scaleSection(r.scale));
   out.push(...extrasSections(r, POINT_HEADER));
   return out.join("\n\n") + "\n";
