@@ -38,6 +38,25 @@ export function busKinds(options: { cluster?: boolean } = {}): BusKind[] {
     await Promise.all(cleanups.splice(0).map((c) => c()));
   });
   const cluster = options.cluster ? useRedisCluster() : null;
+  /** A Redis bus and the raw client its assertions read through, closed (keys deleted) after the test. */
+  const redisHandle = (
+    bus: RedisStreamsBus,
+    raw: Redis | Cluster,
+    deleteOwnKeys: () => Promise<unknown>,
+  ): BusUnderTest => {
+    cleanups.push(async () => {
+      await bus.close();
+      await deleteOwnKeys();
+      raw.disconnect();
+    });
+    return {
+      bus,
+      deadLetters: () => bus.readDeadLetters(),
+      backlog: (group) => redisBacklog(raw, bus.keys.stream, group),
+      stream: bus.keys.stream,
+      raw,
+    };
+  };
   const clusterKind: BusKind = {
     name: "redis-cluster",
     open: () => {
@@ -49,19 +68,11 @@ export function busKinds(options: { cluster?: boolean } = {}): BusKind[] {
         batch: 10,
       });
       const raw = cluster().client();
-      cleanups.push(async () => {
-        await bus.close();
+      // A cluster has no KEYS over every slot: the bus's two keys, one by one.
+      return redisHandle(bus, raw, async () => {
         await raw.del(bus.keys.stream);
         await raw.del(bus.keys.deadLetterStream);
-        raw.disconnect();
       });
-      return {
-        bus,
-        deadLetters: () => bus.readDeadLetters(),
-        backlog: (group) => redisBacklog(raw, bus.keys.stream, group),
-        stream: bus.keys.stream,
-        raw,
-      };
     },
   };
   return [
@@ -88,18 +99,7 @@ export function busKinds(options: { cluster?: boolean } = {}): BusKind[] {
           batch: 10,
         });
         const raw = rawRedis();
-        cleanups.push(async () => {
-          await bus.close();
-          await deleteKeys(raw, keyPrefix);
-          raw.disconnect();
-        });
-        return {
-          bus,
-          deadLetters: () => bus.readDeadLetters(),
-          backlog: (group) => redisBacklog(raw, bus.keys.stream, group),
-          stream: bus.keys.stream,
-          raw,
-        };
+        return redisHandle(bus, raw, () => deleteKeys(raw, keyPrefix));
       },
     },
     ...(options.cluster ? [clusterKind] : []),
