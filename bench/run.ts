@@ -14,7 +14,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { restateDurabilitySettings, restateServerBinary } from "./engines/restate.js";
 import { buildOurs, CHILD_BUILD_FILE, OURS_BUILD_DIR } from "./lib/build-ours.js";
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
     history: null,
     store1m: null,
     profile: [],
+    httpProfile: null,
     failures,
   };
   const stamp = startedAt.toISOString().slice(0, 10);
@@ -301,6 +304,19 @@ async function main(): Promise<void> {
       report.profile.push(p);
       save();
     }
+    // HTTP start on PostgreSQL again, the service under the profiler: where a request's time goes.
+    const dir = await mkdtemp(join(os.tmpdir(), "bench-profile-http-"));
+    report.httpProfile = await httpScenario(admin, {
+      store: "postgres",
+      connections: int("BENCH_HTTP_CONNECTIONS", 64),
+      seconds,
+      warmupSec,
+      profileTo: join(dir, "http-start-postgres.cpuprofile"),
+    });
+    if (report.httpProfile.error)
+      failures.push(`profile http-start: ${report.httpProfile.error.split("\n")[0]}`);
+    await admin.drop("bench_http");
+    save();
   }
   save();
   await admin.close();

@@ -1,7 +1,9 @@
 import { derived } from "../scenarios/points.js";
 import { aggregate, type Aggregate } from "./aggregate.js";
 import { ms, num, pct, table } from "./format.js";
+import type { HttpRecord } from "../scenarios/http.js";
 import type { ProfileRecord } from "../scenarios/profile.js";
+import type { ProfileSummary } from "./cpuprofile.js";
 import type { Report } from "./report.js";
 import { pointRows } from "./report-points.js";
 import { store1mSection } from "./report-store1m.js";
@@ -107,6 +109,7 @@ export function extrasSections(r: Report, header: string[]): string[] {
   out.push(...store1mSection(r.store1m));
   if (r.profile.length === 0) out.push("## Profile", "Not run.");
   for (const p of r.profile) out.push(...profileSection(p));
+  out.push(...httpProfileSection(r.httpProfile));
   out.push("## Notes");
   const notes = new Set<string>();
   const restateRss: string[] = [];
@@ -237,26 +240,7 @@ function profileSection(p: ProfileRecord): string[] {
       `Under the profiler: ${num(res.sagasPerSec)} sagas/s, p99 ${ms(res.latency.p99)} ms, ${num(d.commitsPerSaga, 2)} commits/saga, ${num(d.roundTripsPerStep, 2)} round trips/step. Profile file: \`${p.profileFile ?? "–"}\` (open it in Chrome DevTools).`,
     );
   }
-  if (p.summary) {
-    const s = p.summary;
-    out.push(
-      `Busy (non-idle) CPU in the profile: ${num(s.totalMs - s.idleMs)} ms of ${num(s.totalMs)} ms.`,
-    );
-    out.push("Self time by module:");
-    out.push(
-      table(
-        ["module", "self ms", "share of busy"],
-        s.byModule.slice(0, 15).map((m) => [m.module, num(m.selfMs), pct(m.share)]),
-      ),
-    );
-    out.push("Top functions by self time:");
-    out.push(
-      table(
-        ["function", "where", "self ms", "share of busy"],
-        s.top.map((f) => [f.name, f.where, num(f.selfMs), pct(f.share)]),
-      ),
-    );
-  }
+  if (p.summary) out.push(...summaryTables(p.summary));
   if (res?.statements) {
     const sagas = Math.max(1, res.completedTotal);
     out.push(
@@ -282,5 +266,34 @@ function profileSection(p: ProfileRecord): string[] {
       `EXPLAIN (ANALYZE, BUFFERS) of the group-commit statement (as sent: COMMIT_SAGAS or its lean variant) with the largest batch of the run (${p.explain.batch} sagas), replayed in a rolled-back transaction:\n\n\`\`\`\n${p.explain.plan}\n\`\`\``,
     );
   if (p.error) out.push(`Error: ${p.error}`);
+  return out;
+}
+
+/** A CPU profile's busy time, self time by module and the top functions. */
+function summaryTables(s: ProfileSummary): string[] {
+  return [
+    `Busy (non-idle) CPU in the profile: ${num(s.totalMs - s.idleMs)} ms of ${num(s.totalMs)} ms.`,
+    "Self time by module:",
+    table(
+      ["module", "self ms", "share of busy"],
+      s.byModule.slice(0, 15).map((m) => [m.module, num(m.selfMs), pct(m.share)]),
+    ),
+    "Top functions by self time:",
+    table(
+      ["function", "where", "self ms", "share of busy"],
+      s.top.map((f) => [f.name, f.where, num(f.selfMs), pct(f.share)]),
+    ),
+  ];
+}
+
+/** http-start on PostgreSQL with the service under the CPU profiler. */
+function httpProfileSection(h: HttpRecord | null | undefined): string[] {
+  if (!h) return [];
+  const out = [
+    "## Profile: http-start on PostgreSQL (the service's process)",
+    `\`POST /sagas/start\` as in http-start, run again with the V8 CPU profiler in the service's process over the measured window (sampling every 0.5 ms). Under the profiler: ${num(h.requestsPerSec)} req/s, p99 ${h.latencyP99 ?? "–"} ms. Profile file: \`${h.profileFile ?? "–"}\`.`,
+  ];
+  if (h.profile) out.push(...summaryTables(h.profile));
+  if (h.error) out.push(`Error: ${h.error}`);
   return out;
 }

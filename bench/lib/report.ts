@@ -38,6 +38,8 @@ export interface Report {
   /** Absent in reports made before store-1m existed. */
   store1m?: Store1mRecord | null;
   profile: ProfileRecord[];
+  /** http-start on PostgreSQL with the service under the CPU profiler (absent in older reports). */
+  httpProfile?: HttpRecord | null;
   failures: string[];
 }
 

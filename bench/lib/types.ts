@@ -9,6 +9,8 @@ export type ChildTask =
       dataDir: string | null;
       /** More settings for loadConfig (e.g. API_KEYS). */
       env?: Record<string, string>;
+      /** Profile the service's CPU from "mark" to the first "report" into this .cpuprofile. */
+      cpuProfileTo?: string;
     };
 
 export type EngineName = "ours-pg" | "ours-pglite" | "dbos" | "restate" | "raw-naive" | "raw-group";

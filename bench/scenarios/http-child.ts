@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { loadConfigModule, loadOurs, loadService } from "../lib/ours.js";
 import type { ChildMessage, ChildTask } from "../lib/types.js";
+import { WindowProfiler } from "../lib/window-profiler.js";
 
 type Send = (m: ChildMessage) => Promise<void>;
 
@@ -41,22 +42,31 @@ export async function serveHttp(
   const port = (service.app.server.address() as AddressInfo).port;
   let cpu = process.cpuUsage();
   let markedAt = performance.now();
+  // Under the profiler from "mark" (the measured window starts) to the first "report" (it ended).
+  let profiler: WindowProfiler | null = null;
   process.on("message", (message: string) => {
     if (message === "mark") {
       cpu = process.cpuUsage();
       markedAt = performance.now();
+      if (task.cpuProfileTo && !profiler) {
+        profiler = new WindowProfiler(task.cpuProfileTo);
+        profiler.start();
+      }
     } else if (message === "report") {
       const used = process.cpuUsage(cpu);
-      void send({
-        type: "done",
-        info: {
-          completed,
-          running: service.orchestrator.runningHere,
-          cpuSec: (used.user + used.system) / 1e6,
-          sinceMarkSec: (performance.now() - markedAt) / 1000,
-          peakRssMb: process.resourceUsage().maxRSS / 1024,
-        },
-      });
+      profiler?.stop();
+      void (profiler?.written() ?? Promise.resolve()).then(() =>
+        send({
+          type: "done",
+          info: {
+            completed,
+            running: service.orchestrator.runningHere,
+            cpuSec: (used.user + used.system) / 1e6,
+            sinceMarkSec: (performance.now() - markedAt) / 1000,
+            peakRssMb: process.resourceUsage().maxRSS / 1024,
+          },
+        }),
+      );
     } else if (message === "stop") {
       void service.close().then(() => process.exit(0));
     }

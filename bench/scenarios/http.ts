@@ -1,7 +1,9 @@
 import autocannon from "autocannon";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { summariseProfile, type ProfileSummary } from "../lib/cpuprofile.js";
 import type { PgAdmin } from "../lib/pgadmin.js";
 import { Child } from "../lib/spawn.js";
 
@@ -18,6 +20,9 @@ export interface HttpRecord {
   errors: number | null;
   /** Service-side: sagas completed once the load stopped (all 2xx of warm-up + run). */
   service: Record<string, number> | null;
+  /** Run under the CPU profiler (`profileTo`): the service's profile over the measured window. */
+  profileFile?: string | null;
+  profile?: ProfileSummary | null;
   error: string | null;
 }
 
@@ -29,7 +34,14 @@ const BODY = JSON.stringify({ saga_type: "bench_http", input: {} });
  */
 export async function httpScenario(
   admin: PgAdmin,
-  o: { store: "pglite" | "postgres"; connections: number; seconds: number; warmupSec: number },
+  o: {
+    store: "pglite" | "postgres";
+    connections: number;
+    seconds: number;
+    warmupSec: number;
+    /** Profile the service's CPU over the measured window into this .cpuprofile. */
+    profileTo?: string;
+  },
 ): Promise<HttpRecord> {
   const record: HttpRecord = {
     store: o.store,
@@ -47,7 +59,12 @@ export async function httpScenario(
   };
   const dataDir = o.store === "pglite" ? await mkdtemp(join(tmpdir(), "bench-http-pglite-")) : null;
   const databaseUrl = o.store === "postgres" ? await admin.recreate("bench_http") : null;
-  const child = new Child({ kind: "http-service", databaseUrl, dataDir });
+  const child = new Child({
+    kind: "http-service",
+    databaseUrl,
+    dataDir,
+    ...(o.profileTo ? { cpuProfileTo: o.profileTo } : {}),
+  });
   try {
     const ready = await child.next(120_000);
     if (ready.type !== "ready" || !ready.port) throw new Error("the service did not report a port");
@@ -81,6 +98,10 @@ export async function httpScenario(
       await new Promise((r) => setTimeout(r, 250));
     } while (Date.now() < deadline);
     record.service = { ...info, started2xx: started };
+    if (o.profileTo && existsSync(o.profileTo)) {
+      record.profileFile = o.profileTo;
+      record.profile = summariseProfile(o.profileTo);
+    }
     console.log(
       `[bench] http-start ${o.store}: ${record.requestsPerSec.toFixed(0)} req/s, p99 ${record.latencyP99} ms, ` +
         `non-2xx ${record.non2xx}, completed ${info.completed}/${started}`,
