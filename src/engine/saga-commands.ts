@@ -98,7 +98,8 @@ export class SagaCommands {
       const timeoutMs = definition.plan.timeoutMs;
       return {
         type: "SagaRetried",
-        deadlineAt: timeoutMs === null ? null : this.clock.now() + timeoutMs,
+        deadlineAt:
+          timeoutMs === null ? null : (this.clock.latest?.() ?? this.clock.now()) + timeoutMs,
       };
     }
     return {

@@ -294,7 +294,8 @@ export class SagaRunner {
         return abort.signal;
       },
       correlationId: state.correlationId,
-      ...stepDirectives(state.id, step, () => this.host.clock.now()),
+      // A sleep or a wait's timeout counts from the latest the time may be: it never ends early.
+      ...stepDirectives(state.id, step, () => this.host.clock.latest?.() ?? this.host.clock.now()),
       startChild: async (type, input, options) => {
         const childId = await this.host.children.start(
           { sagaId: this.state.id, step },

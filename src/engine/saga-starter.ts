@@ -114,7 +114,11 @@ export class SagaStarter {
       parent: request.parent ?? null,
       ...(request.fault ? { fault: request.fault } : {}),
       ...(isTraceparent(request.traceparent) ? { traceparent: request.traceparent } : {}),
-      deadlineAt: definition.plan.timeoutMs === null ? null : now + definition.plan.timeoutMs,
+      // Counted from the latest the time may be: a saga's time limit never ends early.
+      deadlineAt:
+        definition.plan.timeoutMs === null
+          ? null
+          : (this.clock.latest?.() ?? now) + definition.plan.timeoutMs,
     };
   }
 }

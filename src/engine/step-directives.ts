@@ -29,7 +29,10 @@ export interface StepDirectives {
   emit(events: readonly { type: string; data: Json; key?: string | null }[], result?: Json): Emit;
 }
 
-/** The directive helpers of one step (put on its context). */
+/**
+ * The directive helpers of one step (put on its context); `now` is what their deadlines count
+ * from (the engine passes the latest the time may be, so that they never end early).
+ */
 export function stepDirectives(sagaId: string, step: string, now: () => number): StepDirectives {
   return {
     sleep(ms) {

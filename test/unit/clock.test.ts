@@ -46,4 +46,57 @@ describe("CalibratedClock", () => {
     local.set(1_009_000);
     expect(clock.now()).toBe(1_011_000); // moves on once the corrected time passes the last one
   });
+
+  it("is not put behind by a reading answered while this process was paused: the second run's early timers", () => {
+    // The database is 5 s ahead. A good reading first (2 ms round trip), then one the server
+    // answered at once but this process read 7 s later (SIGSTOP between the answer and reading
+    // it): alone, it would put the clock 7 s behind, and a sleep counted from it end 7 s early.
+    const local = new FakeClock(100_000);
+    const clock = new CalibratedClock(local);
+    clock.calibrate(105_001, 99_999, 100_001);
+    local.advance(1_000);
+    clock.calibrate(106_001, 101_000, 108_000); // read by the server at local 101 001
+    local.set(108_000);
+    const databaseNow = local.now() + 5_000;
+    expect(clock.now()).toBeLessThanOrEqual(databaseNow);
+    expect(clock.now()).toBeGreaterThanOrEqual(databaseNow - 20); // the good reading's bound, and drift
+    expect(clock.latest()).toBeGreaterThanOrEqual(databaseNow);
+    expect(clock.latest() - clock.now()).toBeLessThanOrEqual(20);
+  });
+
+  it("counts deadlines from an upper bound and checks them against a lower one: a sleep never ends early", () => {
+    // Readings with round trips of up to 400 ms, the server reading its clock anywhere in them.
+    const offset = 300_000; // the worker's clock is 5 min behind the database's
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const local = new FakeClock(1_000_000);
+    const clock = new CalibratedClock(local);
+    for (let i = 0; i < 500; i++) {
+      const sentAt = local.now();
+      const roundTrip = Math.floor(random() * 400);
+      const readAt = sentAt + Math.floor(random() * roundTrip);
+      local.set(sentAt + roundTrip);
+      clock.calibrate(readAt + offset, sentAt, local.now());
+      const truth = local.now() + offset;
+      expect(clock.now()).toBeLessThanOrEqual(truth);
+      expect(clock.latest()).toBeGreaterThanOrEqual(truth);
+      // A sleep of 1 s counted now, later seen as over by this clock: 1 s has truly passed.
+      const until = clock.latest() + 1_000;
+      expect(until).toBeGreaterThanOrEqual(truth + 1_000);
+      local.advance(Math.floor(random() * 2_000));
+      if (clock.now() >= until) expect(local.now() + offset).toBeGreaterThanOrEqual(truth + 1_000);
+    }
+  });
+
+  it("starts over when a reading contradicts the earlier ones (a clock was stepped)", () => {
+    const local = new FakeClock(1_000_000);
+    const clock = new CalibratedClock(local);
+    clock.calibrate(1_005_000, 999_999, 1_000_001);
+    local.advance(1_000);
+    // The local clock is stepped 60 s forward: the offset is now -55 s.
+    local.advance(60_000);
+    clock.calibrate(local.now() - 55_000, local.now() - 2, local.now());
+    expect(clock.latest()).toBeLessThanOrEqual(local.now() - 55_000 + 2);
+    expect(clock.latest()).toBeGreaterThanOrEqual(local.now() - 55_000);
+  });
 });
