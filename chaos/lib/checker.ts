@@ -352,8 +352,19 @@ export async function check(
     if (input.kind === "timer" && state.completionOrder.includes("s3")) {
       const before = effectsOf(`${row.id}:s1`);
       const after = (byKey.get(`${row.id}:s3`) ?? [])[0];
-      const lastBefore = Math.max(
-        ...(byKey.get(`${row.id}:s1`) ?? []).map((e) => Date.parse(e.at)),
+      // The sleep began after s1 completed, so after the call of the attempt that completed it.
+      // Not after the latest s1 call of any attempt: a superseded attempt (its worker paused past
+      // the lease) may call s1 again seconds after its successor completed it and the sleep began,
+      // and counting from that call reported sleeps that had lasted their full time as early.
+      const completedBy = events.find((e) => e.type === "StepCompleted" && e.step === "s1");
+      const s1Calls = byKey.get(`${row.id}:s1`) ?? [];
+      const ofCompleting = s1Calls.filter(
+        (e) =>
+          completedBy?.type === "StepCompleted" &&
+          (e.body as EffectBody | null)?.attempt === completedBy.attempt,
+      );
+      const lastBefore = Math.min(
+        ...(ofCompleting.length > 0 ? ofCompleting : s1Calls).map((e) => Date.parse(e.at)),
       );
       if (before.length > 0 && after) {
         f.timersChecked++;
