@@ -21,3 +21,12 @@ export function table(header: string[], rows: string[][]): string {
 export function pct(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "–" : `${num(v * 100, digits)} %`;
 }
+
+/** A target's verdict: null when what it needs was not measured. */
+export function verdict(ok: boolean | null): string {
+  return ok === null ? "not measured" : ok ? "met" : "**missed**";
+}
+
+export function finite(v: number | null | undefined): v is number {
+  return typeof v === "number" && Number.isFinite(v);
+}

@@ -1,16 +1,12 @@
 import { derived } from "../scenarios/points.js";
 import { aggregate, type Aggregate } from "./aggregate.js";
-import { ms, num, pct, table } from "./format.js";
+import { finite, ms, num, pct, table, verdict } from "./format.js";
 import type { HttpRecord } from "../scenarios/http.js";
 import type { ProfileRecord } from "../scenarios/profile.js";
 import type { ProfileSummary } from "./cpuprofile.js";
 import type { Report } from "./report.js";
 import { pointRows } from "./report-points.js";
 import { store1mSection } from "./report-store1m.js";
-
-const verdict = (ok: boolean | null) => (ok === null ? "not measured" : ok ? "met" : "**missed**");
-const finite = (v: number | null | undefined): v is number =>
-  typeof v === "number" && Number.isFinite(v);
 
 /** The targets next to what this run measured. */
 export function targetsSection(r: Report, saga3: Aggregate[]): string[] {

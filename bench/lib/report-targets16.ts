@@ -1,6 +1,6 @@
 import type { ScaleRecord } from "../scenarios/scale.js";
 import type { Aggregate } from "./aggregate.js";
-import { ms, num, table } from "./format.js";
+import { finite, ms, num, table, verdict } from "./format.js";
 import type { Report } from "./report.js";
 import { mean } from "./stats.js";
 
@@ -11,9 +11,6 @@ const STORE1M_P99_MS = 50;
 
 type Row = [target: string, measured: string, ok: boolean | null];
 
-const verdict = (ok: boolean | null) => (ok === null ? "not measured" : ok ? "met" : "**missed**");
-const finite = (v: number | null | undefined): v is number =>
-  typeof v === "number" && Number.isFinite(v);
 /** `ok` only when every input it needs was measured. */
 const when = (inputs: (number | null | undefined)[], ok: () => boolean): boolean | null =>
   inputs.every(finite) ? ok() : null;

@@ -357,18 +357,17 @@ export async function check(
       // the lease) may call s1 again seconds after its successor completed it and the sleep began,
       // and counting from that call reported sleeps that had lasted their full time as early.
       const completedBy = events.find((e) => e.type === "StepCompleted" && e.step === "s1");
+      const completedAttempt = completedBy?.type === "StepCompleted" ? completedBy.attempt : null;
       const s1Calls = byKey.get(`${row.id}:s1`) ?? [];
       const ofCompleting = s1Calls.filter(
-        (e) =>
-          completedBy?.type === "StepCompleted" &&
-          (e.body as EffectBody | null)?.attempt === completedBy.attempt,
+        (e) => (e.body as EffectBody | null)?.attempt === completedAttempt,
       );
-      const lastBefore = Math.min(
+      const sleepBeganAfter = Math.min(
         ...(ofCompleting.length > 0 ? ofCompleting : s1Calls).map((e) => Date.parse(e.at)),
       );
       if (before.length > 0 && after) {
         f.timersChecked++;
-        const margin = Date.parse(after.at) - lastBefore - input.sleepMs;
+        const margin = Date.parse(after.at) - sleepBeganAfter - input.sleepMs;
         f.timerMinMarginMs =
           f.timerMinMarginMs === null ? margin : Math.min(f.timerMinMarginMs, margin);
         if (margin < 0) f.timersFiredEarly++;

@@ -11,6 +11,11 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** What a deadline that must not end early counts from: the clock's `latest()`, else `now()`. */
+export function deadlineBase(clock: Clock): number {
+  return clock.latest?.() ?? clock.now();
+}
+
 /** How fast the local and database clocks may drift apart: 1,000 ppm (NTP slews at most 500). */
 const DRIFT_PER_MS = 0.001;
 
@@ -51,6 +56,7 @@ export class CalibratedClock implements Clock {
    * it ended up to 3.9 s early.)
    */
   calibrate(dbNow: number, sentAt: number, receivedAt: number): void {
+    if (!Number.isFinite(dbNow) || !Number.isFinite(sentAt) || !Number.isFinite(receivedAt)) return;
     const lo = dbNow - Math.max(sentAt, receivedAt);
     const hi = dbNow - Math.min(sentAt, receivedAt);
     if (this.calibratedAt !== null) {

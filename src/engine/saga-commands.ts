@@ -1,7 +1,7 @@
 import { ErrorCodes, invalidState } from "../core/errors.js";
 import type { EventDraft } from "../core/events.js";
 import type { SagaStatus } from "../core/state.js";
-import type { Clock } from "./clock.js";
+import { deadlineBase, type Clock } from "./clock.js";
 import type { SagaDefinition } from "./definition.js";
 import { sagaNotFound } from "./engine-errors.js";
 import type { DefinitionLookup } from "./registry.js";
@@ -98,8 +98,7 @@ export class SagaCommands {
       const timeoutMs = definition.plan.timeoutMs;
       return {
         type: "SagaRetried",
-        deadlineAt:
-          timeoutMs === null ? null : (this.clock.latest?.() ?? this.clock.now()) + timeoutMs,
+        deadlineAt: timeoutMs === null ? null : deadlineBase(this.clock) + timeoutMs,
       };
     }
     return {

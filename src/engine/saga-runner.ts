@@ -14,7 +14,7 @@ import {
   type FlushMode,
 } from "./checkpoint-writer.js";
 import type { ChildSagaPort } from "./child-saga-port.js";
-import type { Clock } from "./clock.js";
+import { deadlineBase, type Clock } from "./clock.js";
 import type { SagaDefinition, StepContext } from "./definition.js";
 import { Suspend } from "./directives.js";
 import { setLongTimeout } from "./long-timer.js";
@@ -295,7 +295,7 @@ export class SagaRunner {
       },
       correlationId: state.correlationId,
       // A sleep or a wait's timeout counts from the latest the time may be: it never ends early.
-      ...stepDirectives(state.id, step, () => this.host.clock.latest?.() ?? this.host.clock.now()),
+      ...stepDirectives(state.id, step, () => deadlineBase(this.host.clock)),
       startChild: async (type, input, options) => {
         const childId = await this.host.children.start(
           { sagaId: this.state.id, step },

@@ -10,7 +10,7 @@ import type { FaultDirective, ParentRef, SagaEvent } from "../core/events.js";
 import { toJson, type Json } from "../core/json.js";
 import { applyEvent } from "../core/reducer.js";
 import type { SagaState } from "../core/state.js";
-import type { Clock } from "./clock.js";
+import { deadlineBase, type Clock } from "./clock.js";
 import type { SagaDefinition } from "./definition.js";
 import { uuidv7 } from "./ids.js";
 import { isTraceparent } from "./trace-ids.js";
@@ -118,7 +118,7 @@ export class SagaStarter {
       deadlineAt:
         definition.plan.timeoutMs === null
           ? null
-          : (this.clock.latest?.() ?? now) + definition.plan.timeoutMs,
+          : deadlineBase(this.clock) + definition.plan.timeoutMs,
     };
   }
 }

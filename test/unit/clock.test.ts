@@ -88,6 +88,15 @@ describe("CalibratedClock", () => {
     }
   });
 
+  it("ignores a reading that is not a number (the clock stays as it was)", () => {
+    const local = new FakeClock(1_000_000);
+    const clock = new CalibratedClock(local);
+    clock.calibrate(1_005_000, 999_999, 1_000_001);
+    clock.calibrate(Number.NaN, 1_000_000, 1_000_001);
+    expect(clock.now()).toBe(1_004_999);
+    expect(clock.latest()).toBe(1_005_001);
+  });
+
   it("starts over when a reading contradicts the earlier ones (a clock was stepped)", () => {
     const local = new FakeClock(1_000_000);
     const clock = new CalibratedClock(local);
